@@ -1,0 +1,40 @@
+package io.bitspark.model.arch;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import io.bitspark.model.layers.GradientChecks;
+
+/**
+ * Finite-difference check of a whole ResNet-v2: root block (StdConv 7x7/2, zero pad, max pool), a stage
+ * with a stride-1 projection unit and an identity unit, a stage with a stride-2 projection unit, final
+ * GroupNorm, global pool and head, under both losses.
+ */
+class NetworkGradientCheckTest {
+
+    @BeforeAll
+    static void doublePrecision() {
+        GradientChecks.useDouble();
+    }
+
+    @ParameterizedTest
+    @EnumSource(LossKind.class)
+    void wholeNetwork(LossKind loss) {
+        ResNetV2Spec spec = ResNetV2Presets.get("micro");
+        ComputationGraph net = ResNetV2Builder.build(spec, ModelOptions.defaults()
+                .withDataType(DataType.DOUBLE).withLoss(loss).withInputSize(16, 16).withSeed(3));
+        // The head starts at zero, which would make every other gradient zero: randomise everything.
+        GradientChecks.randomizeParams(net, 31, 0.5);
+        INDArray x = GradientChecks.gaussian(32, 2, 3, 16, 16);
+        INDArray y = loss == LossKind.SOFTMAX_CROSS_ENTROPY
+                ? GradientChecks.oneHot(33, 2, spec.numClasses())
+                : GradientChecks.kHot(33, 2, spec.numClasses());
+        assertTrue(GradientChecks.check(net, x, y));
+    }
+}
