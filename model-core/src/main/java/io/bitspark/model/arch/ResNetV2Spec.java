@@ -110,6 +110,12 @@ public record ResNetV2Spec(String name, List<Integer> unitsPerStage, int baseWid
         return 3 * unitsPerStage.stream().mapToInt(Integer::intValue).sum() + 2;
     }
 
+    /** Width factor as written in names: "1", "3", or "1/8" for a test spec with baseWidth 8. */
+    public String widthLabel() {
+        double w = widthFactor();
+        return w == Math.rint(w) ? String.valueOf((int) w) : "1/" + Math.round(1 / w);
+    }
+
     /** Width factor as a number (1/8 for a test spec with baseWidth 8). */
     public double widthFactor() {
         return baseWidth / 64.0;

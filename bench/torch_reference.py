@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Reference throughput of the same BiT ResNet-v2 in PyTorch (Debian python3-torch, CPU, float32).
+
+Mirrors `bin/bit bench`: random data of a fixed seed, SGD momentum 0.9 with weight decay 1e-4 (L2 added to
+the gradient), a full train step (forward, backward, update) and an inference forward pass; the median of
+the timed steps after warm-up; peak resident memory of the process.
+
+    /usr/bin/python3 bench/torch_reference.py --preset r50x1 --resolution 128 --batch 8 --threads 2
+"""
+import argparse
+import resource
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+PRESETS = {
+    'r50x1': ([3, 4, 6, 3], 1), 'r50x3': ([3, 4, 6, 3], 3), 'r101x1': ([3, 4, 23, 3], 1),
+    'r101x3': ([3, 4, 23, 3], 3), 'r152x2': ([3, 8, 36, 3], 2), 'r152x4': ([3, 8, 36, 3], 4),
+    'tiny': ([2, 2, 2, 2], 1 / 8),
+}
+
+
+class StdConv2d(nn.Conv2d):
+    def forward(self, x):
+        w = self.weight
+        v, m = torch.var_mean(w, dim=[1, 2, 3], keepdim=True, unbiased=False)
+        return F.conv2d(x, (w - m) / torch.sqrt(v + 1e-10), self.bias, self.stride, self.padding)
+
+
+class Unit(nn.Module):
+    def __init__(self, cin, cmid, cout, stride, groups):
+        super().__init__()
+        self.gn1, self.gn2, self.gn3 = nn.GroupNorm(groups, cin), nn.GroupNorm(groups, cmid), nn.GroupNorm(groups, cmid)
+        self.conv1 = StdConv2d(cin, cmid, 1, bias=False)
+        self.conv2 = StdConv2d(cmid, cmid, 3, stride=stride, padding=1, bias=False)
+        self.conv3 = StdConv2d(cmid, cout, 1, bias=False)
+        self.proj = StdConv2d(cin, cout, 1, stride=stride, bias=False) if (stride != 1 or cin != cout) else None
+
+    def forward(self, x):
+        out = F.relu(self.gn1(x))
+        shortcut = self.proj(out) if self.proj is not None else x
+        out = self.conv1(out)
+        out = self.conv2(F.relu(self.gn2(out)))
+        out = self.conv3(F.relu(self.gn3(out)))
+        return out + shortcut
+
+
+class ResNetV2(nn.Module):
+    def __init__(self, units, wf, classes, groups):
+        super().__init__()
+        base = int(64 * wf)
+        self.root = StdConv2d(3, base, 7, stride=2, padding=3, bias=False)
+        blocks, cin = [], base
+        for s, n in enumerate(units):
+            cmid = base * 2 ** s
+            for u in range(n):
+                blocks.append(Unit(cin, cmid, 4 * cmid, 2 if (s > 0 and u == 0) else 1, groups))
+                cin = 4 * cmid
+        self.body = nn.Sequential(*blocks)
+        self.gn = nn.GroupNorm(groups, cin)
+        self.head = nn.Conv2d(cin, classes, 1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, x):
+        x = self.root(x)
+        x = F.max_pool2d(F.pad(x, (1, 1, 1, 1)), 3, stride=2)
+        x = F.relu(self.gn(self.body(x)))
+        return self.head(x.mean(dim=(2, 3), keepdim=True))[:, :, 0, 0]
+
+
+def timed(fn, warmup, steps):
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--preset', default='r50x1')
+    ap.add_argument('--classes', type=int, default=None)
+    ap.add_argument('--resolution', type=int, default=128)
+    ap.add_argument('--batch', type=int, default=8)
+    ap.add_argument('--warmup', type=int, default=2)
+    ap.add_argument('--steps', type=int, default=5)
+    ap.add_argument('--threads', type=int, default=None)
+    ap.add_argument('--seed', type=int, default=0)
+    a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    units, wf = PRESETS[a.preset]
+    groups = 32 if wf >= 1 else 4
+    classes = a.classes or (10 if a.preset == 'tiny' else 1000)
+    model = ResNetV2(units, wf, classes, groups)
+    opt = torch.optim.SGD(model.parameters(), lr=0.003, momentum=0.9, weight_decay=1e-4)
+    x = torch.rand(a.batch, 3, a.resolution, a.resolution) * 2 - 1
+    y = torch.arange(a.batch) % classes
+
+    def train_step():
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    def forward():
+        with torch.no_grad():
+            model.eval()
+            model(x)
+            model.train()
+
+    train = timed(train_step, a.warmup, a.steps)
+    fwd = timed(forward, a.warmup, a.steps)
+    nparams = sum(p.numel() for p in model.parameters())
+    print('torch %s, %d threads, preset %s (%d parameters), %dx%d, batch %d' % (
+        torch.__version__, torch.get_num_threads(), a.preset, nparams, a.resolution, a.resolution, a.batch))
+    print('train step:   %.3f s median -> %.2f images/s' % (statistics.median(train), a.batch / statistics.median(train)))
+    print('forward only: %.3f s median -> %.2f images/s' % (statistics.median(fwd), a.batch / statistics.median(fwd)))
+    print('peak resident memory: %.2f GiB' % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20))
+
+
+if __name__ == '__main__':
+    main()
