@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Reference logits of a BiT ResNet-v2 for the Java golden-value test.
 
-An independent PyTorch implementation of the released architecture (bit_pytorch's structure: StdConv2d
-with biased variance and eps 1e-10, GroupNorm eps 1e-5, pre-activation bottlenecks with the stride on the
-3x3 and the projection on the pre-activated input, root conv 7x7/2 pad 3 then zero pad 1 and max pool
-3x3/2). Weights are drawn from a seeded NumPy generator, written in the official BiT .npz layout (HWIO
+The independent PyTorch implementation of bit_reference.py (bit_pytorch's structure: StdConv2d with
+biased variance and eps 1e-10, GroupNorm eps 1e-5, pre-activation bottlenecks with the stride on the 3x3
+and the projection on the pre-activated input, root conv 7x7/2 pad 3 then zero pad 1 and max pool 3x3/2).
+Weights are drawn from a seeded NumPy generator, written in the official BiT .npz layout (HWIO
 kernels, keys 'resnet/...'), loaded into the PyTorch model from that file, and run in float64.
 
 Run from the repository root with Debian's python3-torch and python3-numpy:
@@ -12,10 +12,12 @@ Run from the repository root with Debian's python3-torch and python3-numpy:
 It rewrites tiny_golden.npz beside this script; CI only reads the stored file.
 """
 import os
+import sys
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bit_reference as ref  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -26,43 +28,6 @@ GROUPS = 4
 CLASSES = 10
 SEED = 20240601
 BATCH, SIZE = 2, 61  # odd size: exercises floor division in every strided layer
-
-
-def std_conv(x, w_hwio, stride, pad):
-    w = torch.from_numpy(w_hwio).permute(3, 2, 0, 1)  # HWIO -> OIHW
-    mean = w.mean(dim=(1, 2, 3), keepdim=True)
-    var = w.var(dim=(1, 2, 3), keepdim=True, unbiased=False)
-    w = (w - mean) / torch.sqrt(var + 1e-10)
-    return F.conv2d(x, w, stride=stride, padding=pad)
-
-
-def gn_relu(x, p, name):
-    g = torch.from_numpy(p[name + '/gamma'])
-    b = torch.from_numpy(p[name + '/beta'])
-    return F.relu(F.group_norm(x, GROUPS, g, b, eps=1e-5))
-
-
-def forward(p, x):
-    x = std_conv(x, p['resnet/root_block/standardized_conv2d/kernel'], 2, 3)
-    x = F.pad(x, (1, 1, 1, 1), value=0.0)
-    x = F.max_pool2d(x, 3, stride=2)
-    for s, units in enumerate(UNITS):
-        for u in range(units):
-            pre = 'resnet/block%d/unit%02d/' % (s + 1, u + 1)
-            stride = 2 if (s > 0 and u == 0) else 1
-            out = gn_relu(x, p, pre + 'a/group_norm')
-            shortcut = x
-            if u == 0:
-                shortcut = std_conv(out, p[pre + 'a/proj/standardized_conv2d/kernel'], stride, 0)
-            out = std_conv(out, p[pre + 'a/standardized_conv2d/kernel'], 1, 0)
-            out = std_conv(gn_relu(out, p, pre + 'b/group_norm'), p[pre + 'b/standardized_conv2d/kernel'], stride, 1)
-            out = std_conv(gn_relu(out, p, pre + 'c/group_norm'), p[pre + 'c/standardized_conv2d/kernel'], 1, 0)
-            x = out + shortcut
-    x = gn_relu(x, p, 'resnet/group_norm')
-    pre_logits = x.mean(dim=(2, 3))
-    k = torch.from_numpy(p['resnet/head/conv2d/kernel']).permute(3, 2, 0, 1)
-    logits = F.conv2d(pre_logits[:, :, None, None], k, bias=torch.from_numpy(p['resnet/head/conv2d/bias']))
-    return pre_logits, logits[:, :, 0, 0]
 
 
 def make_params(rng):
@@ -105,13 +70,11 @@ def main():
     np.savez(out_path, input=x, **params)
     # Reload from the file so that the reference sees exactly what Java reads.
     loaded = dict(np.load(out_path))
-    p64 = {k: v.astype(np.float64) for k, v in loaded.items() if k.startswith('resnet/')}
-    with torch.no_grad():
-        pre_logits, logits = forward(p64, torch.from_numpy(loaded['input'].astype(np.float64)))
-    np.savez(out_path, input=x, pre_logits=pre_logits.numpy().astype(np.float32),
-             logits=logits.numpy().astype(np.float32), **params)
+    weights = {k: v for k, v in loaded.items() if k.startswith('resnet/')}
+    pre_logits, logits = ref.torch_forward(weights, loaded['input'], GROUPS)
+    np.savez(out_path, input=x, pre_logits=pre_logits.astype(np.float32), logits=logits.astype(np.float32), **params)
     print('wrote %s: %d weight arrays, logits %s, |logits| max %.4f'
-          % (out_path, len(params), tuple(logits.shape), float(logits.abs().max())))
+          % (out_path, len(params), tuple(logits.shape), float(np.abs(logits).max())))
 
 
 if __name__ == '__main__':

@@ -126,6 +126,15 @@ public final class Npz implements Closeable {
             return this;
         }
 
+        /** Writes an entry from raw bytes (a header from elsewhere and its data), unchecked. */
+        public Writer putRaw(String key, byte[] header, byte[] data) throws IOException {
+            zip.putNextEntry(new ZipEntry(key + ".npy"));
+            zip.write(header);
+            zip.write(data);
+            zip.closeEntry();
+            return this;
+        }
+
         @Override
         public void close() throws IOException {
             zip.close();

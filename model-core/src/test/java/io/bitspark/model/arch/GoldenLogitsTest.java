@@ -18,7 +18,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.bitspark.model.io.BitCheckpointLayout;
+import io.bitspark.model.checkpoint.BitCheckpointLayout;
 import io.bitspark.model.io.Npz;
 
 /**

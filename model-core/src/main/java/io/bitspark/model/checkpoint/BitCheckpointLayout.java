@@ -1,4 +1,4 @@
-package io.bitspark.model.io;
+package io.bitspark.model.checkpoint;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -7,6 +7,9 @@ import java.util.Map;
 import java.util.Set;
 
 import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.graph.GraphVertex;
+import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.params.DefaultParamInitializer;
@@ -26,6 +29,9 @@ import io.bitspark.model.layers.StandardizedConv2D;
 public final class BitCheckpointLayout {
 
     public static final String PREFIX = "resnet/";
+    public static final String ROOT_KERNEL = PREFIX + BitLayerNames.ROOT_CONV + "/kernel";
+    public static final String HEAD_KERNEL = PREFIX + BitLayerNames.HEAD + "/kernel";
+    public static final String HEAD_BIAS = PREFIX + BitLayerNames.HEAD + "/bias";
 
     private BitCheckpointLayout() {}
 
@@ -36,24 +42,58 @@ public final class BitCheckpointLayout {
     public static Map<String, Entry> entries(ComputationGraph net) {
         Map<String, Entry> out = new LinkedHashMap<>();
         for (Layer layer : net.getLayers()) {
-            String vertex = layer.conf().getLayer().getLayerName();
             org.deeplearning4j.nn.conf.layers.Layer c = layer.conf().getLayer();
+            String vertex = c.getLayerName();
             for (Map.Entry<String, INDArray> p : layer.paramTable().entrySet()) {
-                String suffix;
-                if (c instanceof StandardizedConv2D) {
-                    suffix = "kernel";
-                } else if (c instanceof GroupNormalization) {
-                    suffix = p.getKey().equals(GroupNormParamInitializer.GAMMA) ? "gamma" : "beta";
-                } else if (c instanceof OutputLayer && vertex.equals(BitLayerNames.HEAD)) {
-                    suffix = p.getKey().equals(DefaultParamInitializer.WEIGHT_KEY) ? "kernel" : "bias";
-                } else {
-                    throw new IllegalStateException("no BiT checkpoint name for parameter " + p.getKey() + " of " + vertex);
-                }
-                String key = PREFIX + vertex + "/" + suffix;
+                String key = key(vertex, c, p.getKey());
                 out.put(key, new Entry(vertex, p.getKey(), key, p.getValue()));
             }
         }
         return out;
+    }
+
+    /**
+     * Checkpoint keys and their checkpoint-layout shapes for a configuration, in graph order, without
+     * allocating the network: what a BiT {@code .npz} for this architecture must contain.
+     */
+    public static Map<String, long[]> expectedShapes(ComputationGraphConfiguration conf) {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        for (Map.Entry<String, GraphVertex> v : conf.getVertices().entrySet()) {
+            if (!(v.getValue() instanceof LayerVertex lv)) {
+                continue;
+            }
+            org.deeplearning4j.nn.conf.layers.Layer c = lv.getLayerConf().getLayer();
+            for (String param : c.initializer().paramKeys(c)) {
+                long[] shape;
+                if (c instanceof StandardizedConv2D conv) {
+                    shape = new long[] {conv.getKernelSize()[0], conv.getKernelSize()[1], conv.getNIn(), conv.getNOut()};
+                } else if (c instanceof GroupNormalization gn) {
+                    shape = new long[] {gn.getNOut()};
+                } else if (c instanceof OutputLayer head) {
+                    shape = param.equals(DefaultParamInitializer.WEIGHT_KEY)
+                            ? new long[] {1, 1, head.getNIn(), head.getNOut()} : new long[] {head.getNOut()};
+                } else {
+                    throw new IllegalStateException("no BiT checkpoint layout for " + c.getClass().getSimpleName());
+                }
+                out.put(key(v.getKey(), c, param), shape);
+            }
+        }
+        return out;
+    }
+
+    /** The checkpoint key of parameter {@code param} of layer {@code c} at vertex {@code vertex}. */
+    static String key(String vertex, org.deeplearning4j.nn.conf.layers.Layer c, String param) {
+        String suffix;
+        if (c instanceof StandardizedConv2D) {
+            suffix = "kernel";
+        } else if (c instanceof GroupNormalization) {
+            suffix = param.equals(GroupNormParamInitializer.GAMMA) ? "gamma" : "beta";
+        } else if (c instanceof OutputLayer && vertex.equals(BitLayerNames.HEAD)) {
+            suffix = param.equals(DefaultParamInitializer.WEIGHT_KEY) ? "kernel" : "bias";
+        } else {
+            throw new IllegalStateException("no BiT checkpoint name for parameter " + param + " of " + vertex);
+        }
+        return PREFIX + vertex + "/" + suffix;
     }
 
     /** Converts a graph parameter to its checkpoint layout (a new array). */
