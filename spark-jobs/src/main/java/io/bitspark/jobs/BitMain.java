@@ -3,7 +3,10 @@ package io.bitspark.jobs;
 import java.io.PrintWriter;
 
 import io.bitspark.jobs.cli.BenchCommand;
+import io.bitspark.jobs.cli.ExportCommand;
+import io.bitspark.jobs.cli.InfoCommand;
 import io.bitspark.jobs.cli.ModelCommand;
+import io.bitspark.jobs.cli.PredictCommand;
 import io.bitspark.jobs.cli.VersionInfo;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -15,7 +18,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "bit", mixinStandardHelpOptions = true, versionProvider = VersionInfo.class,
         description = "Big Transfer (BiT) ResNet-v2 pre-training, transfer and evaluation on Apache Spark.",
-        subcommands = {ModelCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ModelCommand.class, InfoCommand.class, PredictCommand.class, ExportCommand.class,
+                BenchCommand.class, CommandLine.HelpCommand.class})
 public final class BitMain implements Runnable {
 
     @CommandLine.Spec

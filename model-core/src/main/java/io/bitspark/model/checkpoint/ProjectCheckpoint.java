@@ -1,0 +1,139 @@
+package io.bitspark.model.checkpoint;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Map;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+
+/**
+ * The project's own checkpoint, for resuming and for transfer: a directory holding {@code model.zip}
+ * (DL4J ModelSerializer: configuration, parameters and updater state) and {@code provenance.json}.
+ * The provenance is written last and records the size and SHA-256 of {@code model.zip}, so a checkpoint
+ * whose writer died midway has no provenance or a mismatching file and is never mistaken for a good one;
+ * this holds on object stores, where renames are not atomic.
+ */
+public final class ProjectCheckpoint {
+
+    public static final String MODEL = "model.zip";
+    public static final String PROVENANCE = "provenance.json";
+
+    private ProjectCheckpoint() {}
+
+    /** A loaded checkpoint. */
+    public record Loaded(ComputationGraph net, Provenance provenance) {}
+
+    /** Writes a checkpoint into directory {@code dir} of {@code store}; returns the provenance as written. */
+    public static Provenance write(ArtifactStore store, String dir, ComputationGraph net, Provenance provenance,
+                                   boolean saveUpdater) throws IOException {
+        store.delete(child(dir, PROVENANCE));
+        MessageDigest sha = sha256();
+        long bytes;
+        try (CountingOutputStream count = new CountingOutputStream(store.create(child(dir, MODEL)));
+             DigestOutputStream out = new DigestOutputStream(count, sha)) {
+            ModelSerializer.writeModel(net, out, saveUpdater);
+            out.flush();
+            bytes = count.count;
+        }
+        Provenance p = provenance.withFiles(Map.of(MODEL, new Provenance.FileDigest(bytes, hex(sha))));
+        try (OutputStream out = store.create(child(dir, PROVENANCE))) {
+            p.write(out);
+        }
+        return p;
+    }
+
+    /** True when the directory holds provenance and a model file of the recorded size (cheap; no checksum). */
+    public static boolean isComplete(ArtifactStore store, String dir) {
+        try {
+            if (!store.exists(child(dir, PROVENANCE))) {
+                return false;
+            }
+            Provenance p = readProvenance(store, dir);
+            Provenance.FileDigest d = p.files() == null ? null : p.files().get(MODEL);
+            return d != null && store.exists(child(dir, MODEL)) && store.size(child(dir, MODEL)) == d.bytes();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    public static Provenance readProvenance(ArtifactStore store, String dir) throws IOException {
+        String path = child(dir, PROVENANCE);
+        if (!store.exists(path)) {
+            throw new CheckpointException(store.uri(dir) + ": not a complete checkpoint (no " + PROVENANCE + ")");
+        }
+        try (InputStream in = store.open(path)) {
+            return Provenance.read(in, store.uri(path));
+        }
+    }
+
+    /** Loads a checkpoint, verifying the model file's size and SHA-256 against the provenance. */
+    public static Loaded read(ArtifactStore store, String dir, boolean loadUpdater) throws IOException {
+        Provenance p = readProvenance(store, dir);
+        Provenance.FileDigest want = p.files() == null ? null : p.files().get(MODEL);
+        if (want == null) {
+            throw new CheckpointException(store.uri(dir) + ": provenance lists no " + MODEL);
+        }
+        Path tmp = Files.createTempFile("bit-checkpoint-", ".zip");
+        try {
+            MessageDigest sha = sha256();
+            try (InputStream in = new DigestInputStream(store.open(child(dir, MODEL)), sha)) {
+                Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+            long bytes = Files.size(tmp);
+            String digest = hex(sha);
+            if (bytes != want.bytes() || !digest.equals(want.sha256())) {
+                throw new CheckpointException(store.uri(child(dir, MODEL)) + ": corrupt (" + bytes + " bytes, sha256 "
+                        + digest + "; provenance says " + want.bytes() + " bytes, sha256 " + want.sha256() + ")");
+            }
+            ComputationGraph net = ModelSerializer.restoreComputationGraph(tmp.toFile(), loadUpdater);
+            return new Loaded(net, p);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    static String child(String dir, String name) {
+        return dir.isEmpty() ? name : dir.endsWith("/") ? dir + name : dir + "/" + name;
+    }
+
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static String hex(MessageDigest d) {
+        return HexFormat.of().formatHex(d.digest());
+    }
+
+    private static final class CountingOutputStream extends java.io.FilterOutputStream {
+        long count;
+
+        CountingOutputStream(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
+            count++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            count += len;
+        }
+    }
+}
