@@ -8,6 +8,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 import io.bitspark.model.arch.ResNetV2Presets;
 import io.bitspark.model.arch.ResNetV2Spec;
+import io.bitspark.model.bench.CheckpointIoBenchmark;
 import io.bitspark.model.bench.TrainStepBenchmark;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -42,11 +43,29 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of weights and data (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--npz-write", paramLabel = "FILE",
+            description = "Instead: time exporting the preset with random weights to an official .npz at FILE.")
+    java.nio.file.Path npzWrite;
+
+    @Option(names = "--npz-read", paramLabel = "FILE",
+            description = "Instead: time importing the official .npz at FILE (run in a fresh process for its own peak memory).")
+    java.nio.file.Path npzRead;
+
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         ResNetV2Spec s = ResNetV2Presets.get(preset);
         if (classes != null) {
             s = s.withClasses(classes);
+        }
+        if (npzWrite != null || npzRead != null) {
+            CheckpointIoBenchmark.Result io = npzWrite != null
+                    ? CheckpointIoBenchmark.write(s, npzWrite, seed) : CheckpointIoBenchmark.read(npzRead);
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf(Locale.ROOT, "%s %s: %,d parameters, %.2f GiB file, %.1f s, peak RSS %.2f GiB, peak Java heap %.2f GiB%n",
+                    io.phase(), npzWrite != null ? npzWrite : npzRead, io.parameters(), io.fileBytes() / (double) (1L << 30),
+                    io.seconds(), io.peakRssBytes() / (double) (1L << 30), io.peakHeapBytes() / (double) (1L << 30));
+            out.flush();
+            return 0;
         }
         TrainStepBenchmark.Result r = TrainStepBenchmark.run(
                 new TrainStepBenchmark.Config(s, resolution, batch, warmup, steps, seed));
