@@ -4,6 +4,8 @@ import java.io.PrintWriter;
 
 import io.bitspark.jobs.cli.BenchCommand;
 import io.bitspark.jobs.cli.ExportCommand;
+import io.bitspark.jobs.cli.FashionMnistCommand;
+import io.bitspark.jobs.cli.PrepareCommand;
 import io.bitspark.jobs.cli.InfoCommand;
 import io.bitspark.jobs.cli.ModelCommand;
 import io.bitspark.jobs.cli.PredictCommand;
@@ -18,7 +20,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "bit", mixinStandardHelpOptions = true, versionProvider = VersionInfo.class,
         description = "Big Transfer (BiT) ResNet-v2 pre-training, transfer and evaluation on Apache Spark.",
-        subcommands = {ModelCommand.class, InfoCommand.class, PredictCommand.class, ExportCommand.class,
+        subcommands = {PrepareCommand.class, FashionMnistCommand.class, ModelCommand.class, InfoCommand.class,
+                PredictCommand.class, ExportCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class})
 public final class BitMain implements Runnable {
 

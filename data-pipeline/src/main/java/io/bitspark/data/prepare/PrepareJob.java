@@ -1,12 +1,8 @@
 package io.bitspark.data.prepare;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.explode;
-import static org.apache.spark.sql.functions.length;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.pmod;
-import static org.apache.spark.sql.functions.row_number;
-import static org.apache.spark.sql.functions.when;
 import static org.apache.spark.sql.functions.xxhash64;
 
 import java.io.BufferedReader;
@@ -41,7 +37,6 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
 import org.apache.spark.util.SerializableConfiguration;
@@ -101,48 +96,33 @@ public final class PrepareJob {
             processed.count();
         }
 
-        processed = markNearDuplicates(processed, jsc, conf);
-        // The first occurrence of a key (by source) stays; later ones are rejected.
+        Dataset<Row> before = processed;
+        NearDuplicateIndex nearDuplicates = nearDuplicateIndex(jsc, conf);
+        Broadcast<NearDuplicateIndex> nd = nearDuplicates == null ? null : jsc.broadcast(nearDuplicates);
+        int parts = Math.max(1, processed.rdd().getNumPartitions());
+        long holdoutThreshold = Math.round(config.holdoutFraction() * 1_000_000);
+        // One pass over records grouped by key in input order: the first occurrence of a key stays,
+        // later ones are duplicates; kept images are checked against the evaluation sets; the holdout flag
+        // is a pure function of the key, so splits stay stable as the data set grows.
         processed = processed
-                .withColumn("_dup", row_number().over(Window.partitionBy(DatasetManifest.COL_KEY).orderBy(DatasetManifest.COL_SOURCE)))
-                .withColumn("detail", when(col("_dup").gt(1).and(col("reason").isNull()),
-                        lit("another input has this key")).otherwise(col("detail")))
-                .withColumn("reason", when(col("_dup").gt(1).and(col("reason").isNull()),
-                        lit(RejectReason.DUPLICATE_KEY.name())).otherwise(col("reason")))
-                .drop("_dup")
                 .withColumn("_holdout", pmod(xxhash64(lit(HOLDOUT_SALT), col(DatasetManifest.COL_KEY)), lit(1_000_000L))
-                        .lt(lit(Math.round(config.holdoutFraction() * 1_000_000))))
+                        .lt(lit(holdoutThreshold)))
+                .repartition(parts, col(DatasetManifest.COL_KEY))
+                .sortWithinPartitions(col(DatasetManifest.COL_KEY), col("ordinal"), col(DatasetManifest.COL_SOURCE))
+                .mapPartitions(new MarkDuplicates(nd), Encoders.row(MarkDuplicates.SCHEMA))
                 .persist(StorageLevel.MEMORY_AND_DISK_SER());
-
         jsc.setJobDescription("prepare: count outcomes");
-        long inputs = 0;
-        long rejected = 0;
-        long trainRows = 0;
-        long holdoutRows = 0;
-        long trainBytes = 0;
-        long holdoutBytes = 0;
-        Map<String, Long> rejects = new TreeMap<>();
-        for (Row r : processed.groupBy(col("reason"), col("_holdout"))
-                .agg(org.apache.spark.sql.functions.count(lit(1)), org.apache.spark.sql.functions.sum(length(col(DatasetManifest.COL_IMAGE))))
-                .collectAsList()) {
-            long n = r.getLong(2);
-            inputs += n;
-            if (!r.isNullAt(0)) {
-                rejected += n;
-                rejects.merge(r.getString(0), n, Long::sum);
-            } else if (r.getBoolean(1)) {
-                holdoutRows += n;
-                holdoutBytes += r.isNullAt(3) ? 0 : r.getLong(3);
-            } else {
-                trainRows += n;
-                trainBytes += r.isNullAt(3) ? 0 : r.getLong(3);
-            }
-        }
+        Outcomes o = processed.javaRDD().mapPartitions(Outcomes::of).reduce(Outcomes::merge);
+        before.unpersist();
+        long inputs = o.inputs;
+        long rejected = o.rejected;
+        long trainRows = o.trainRows;
+        long holdoutRows = o.holdoutRows;
+        long trainBytes = o.trainBytes;
+        long holdoutBytes = o.holdoutBytes;
+        Map<String, Long> rejects = new TreeMap<>(o.rejects);
+        Map<Integer, Long> perClass = new TreeMap<>(o.perClass);
         Dataset<Row> ok = processed.filter(col("reason").isNull());
-        Map<Integer, Long> perClass = new TreeMap<>();
-        for (Row r : ok.select(explode(col(DatasetManifest.COL_LABELS)).as("c")).groupBy("c").count().collectAsList()) {
-            perClass.put(r.getInt(0), r.getLong(1));
-        }
 
         jsc.setJobDescription("prepare: write shuffled train shards");
         List<DatasetManifest.Shard> train = writeShards(ok.filter(col("_holdout").equalTo(false)), "train", trainBytes, trainRows);
@@ -223,10 +203,9 @@ public final class PrepareJob {
 
     // ------------------------------------------------------------------ near-duplicates of evaluation sets
 
-    private Dataset<Row> markNearDuplicates(Dataset<Row> processed, JavaSparkContext jsc,
-                                            Broadcast<SerializableConfiguration> conf) throws IOException {
+    private NearDuplicateIndex nearDuplicateIndex(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf) throws IOException {
         if (config.dedupAgainst().isEmpty()) {
-            return processed;
+            return null;
         }
         jsc.setJobDescription("prepare: hash evaluation sets for near-duplicate removal");
         List<Long> hashes = new ArrayList<>();
@@ -254,28 +233,7 @@ public final class PrepareJob {
         NearDuplicateIndex nd = new NearDuplicateIndex(hashes.stream().mapToLong(Long::longValue).toArray(),
                 keys.toArray(new String[0]), Math.min(7, config.dedupDistance()));
         LOG.info("near-duplicate check against {} evaluation images (distance <= {})", nd.size(), config.dedupDistance());
-        Broadcast<NearDuplicateIndex> b = jsc.broadcast(nd);
-        return processed.mapPartitions((org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row>) it -> {
-            NearDuplicateIndex index = b.value();
-            List<Row> rows = new ArrayList<>();
-            while (it.hasNext()) {
-                Row r = it.next();
-                NearDuplicateIndex.Match m = r.isNullAt(9) ? index.find(r.getLong(8)) : null;
-                if (m == null) {
-                    rows.add(r);
-                } else {
-                    Object[] v = new Object[r.length()];
-                    for (int i = 0; i < v.length; i++) {
-                        v[i] = r.get(i);
-                    }
-                    v[3] = null;
-                    v[9] = RejectReason.NEAR_DUPLICATE_OF_EVAL.name();
-                    v[10] = "pHash distance " + m.distance() + " to " + m.evalKey();
-                    rows.add(RowFactory.create(v));
-                }
-            }
-            return rows.iterator();
-        }, Encoders.row(Refs.PROCESSED)).persist(StorageLevel.MEMORY_AND_DISK_SER());
+        return nd;
     }
 
     // ------------------------------------------------------------------ output
@@ -283,8 +241,8 @@ public final class PrepareJob {
     private static final Pattern PART = Pattern.compile("^part-(\\d+)-.*\\.parquet$");
 
     /**
-     * Shards of roughly equal size: rows go to shard {@code hash(seed, key) mod n} and are sorted by that
-     * hash inside the shard, a seeded global shuffle that depends on nothing but keys and seed.
+     * Shards of roughly equal size: rows go to shard {@code xxhash64(seed, key) mod n} and are sorted by that
+     * hash inside the shard (see {@link ShardOrder}), a seeded global shuffle that depends only on keys and seed.
      */
     private List<DatasetManifest.Shard> writeShards(Dataset<Row> rows, String split, long bytes, long count) throws IOException {
         FileSystem outFs = fs(config.output());
@@ -295,12 +253,23 @@ public final class PrepareJob {
             return List.of();
         }
         int n = (int) Math.max(1, Math.min(count, (bytes + config.shardTargetBytes() - 1) / config.shardTargetBytes()));
-        rows.withColumn("_order", xxhash64(lit(config.seed()), col(DatasetManifest.COL_KEY)))
-                .repartition(n, pmod(col("_order"), lit((long) n)))
-                .sortWithinPartitions(col("_order"), col(DatasetManifest.COL_KEY))
-                .select(DatasetManifest.COL_KEY, DatasetManifest.COL_IMAGE, DatasetManifest.COL_LABELS,
-                        DatasetManifest.COL_WIDTH, DatasetManifest.COL_HEIGHT, DatasetManifest.COL_SRC_WIDTH,
-                        DatasetManifest.COL_SRC_HEIGHT, DatasetManifest.COL_SOURCE, DatasetManifest.COL_PHASH)
+        Dataset<Row> cols = rows.withColumn("_order", xxhash64(lit(config.seed()), col(DatasetManifest.COL_KEY)))
+                .select(col("_order"), col(DatasetManifest.COL_KEY), col(DatasetManifest.COL_IMAGE), col(DatasetManifest.COL_LABELS),
+                        col(DatasetManifest.COL_WIDTH), col(DatasetManifest.COL_HEIGHT), col(DatasetManifest.COL_SRC_WIDTH),
+                        col(DatasetManifest.COL_SRC_HEIGHT), col(DatasetManifest.COL_SOURCE), col(DatasetManifest.COL_PHASH));
+        org.apache.spark.sql.types.StructType schema = cols.drop("_order").schema();
+        org.apache.spark.api.java.JavaRDD<Row> shuffled = cols.javaRDD()
+                .mapToPair(r -> new scala.Tuple2<>(new ShardOrder(r.getLong(0), r.getString(1)), r))
+                .repartitionAndSortWithinPartitions(new ShardOrder.ShardPartitioner(n))
+                .map(t -> {
+                    Row r = t._2();
+                    Object[] v = new Object[r.length() - 1];
+                    for (int k = 1; k < r.length(); k++) {
+                        v[k - 1] = r.get(k);
+                    }
+                    return RowFactory.create(v);
+                });
+        spark.createDataFrame(shuffled, schema)
                 .write().mode(SaveMode.Overwrite).option("compression", "snappy").parquet(dir.toString());
         // Deterministic names in place of Spark's part-NNNNN-<uuid> files.
         TreeMap<Integer, Path> parts = new TreeMap<>();

@@ -84,26 +84,27 @@ final class ProcessPartition implements MapPartitionsFunction<Row, Row> {
         String key = ref.getString(1);
         String uri = ref.isNullAt(2) ? null : ref.getString(2);
         List<String> labels = ref.isNullAt(3) ? List.of() : ref.getList(3);
+        long ordinal = ref.getLong(5);
         switch (kind) {
             case Refs.FILE -> {
                 String source = uri;
                 LabelCheck lc = resolve(labels, index);
                 if (lc.reason != null) {
-                    out.add(reject(key, source, lc.labels, lc.reason, lc.detail));
+                    out.add(reject(key, source, lc.labels, lc.reason, lc.detail, ordinal));
                 } else {
                     long len = ref.getLong(6);
                     if (len > imageConfig.maxBytes()) {
-                        out.add(reject(key, source, lc.labels, RejectReason.TOO_LARGE, len + " bytes > limit " + imageConfig.maxBytes()));
+                        out.add(reject(key, source, lc.labels, RejectReason.TOO_LARGE, len + " bytes > limit " + imageConfig.maxBytes(), ordinal));
                     } else {
                         byte[] bytes;
                         try (FSDataInputStream in = FileSystem.get(new Path(uri).toUri(), conf).open(new Path(uri))) {
                             bytes = in.readAllBytes();
                         } catch (IOException | RuntimeException e) {
-                            out.add(reject(key, source, lc.labels, RejectReason.READ_ERROR, oneLine(e)));
+                            out.add(reject(key, source, lc.labels, RejectReason.READ_ERROR, oneLine(e), ordinal));
                             done.add(1);
                             return;
                         }
-                        out.add(process(processor, key, source, lc.labels, bytes));
+                        out.add(process(processor, key, source, lc.labels, bytes, ordinal));
                     }
                 }
                 done.add(1);
@@ -111,8 +112,8 @@ final class ProcessPartition implements MapPartitionsFunction<Row, Row> {
             case Refs.INLINE -> {
                 LabelCheck lc = resolve(labels, index);
                 String source = uri != null ? uri : "inline:" + key;
-                out.add(lc.reason != null ? reject(key, source, lc.labels, lc.reason, lc.detail)
-                        : process(processor, key, source, lc.labels, ref.isNullAt(4) ? new byte[0] : (byte[]) ref.get(4)));
+                out.add(lc.reason != null ? reject(key, source, lc.labels, lc.reason, lc.detail, ordinal)
+                        : process(processor, key, source, lc.labels, ref.isNullAt(4) ? new byte[0] : (byte[]) ref.get(4), ordinal));
                 done.add(1);
             }
             case Refs.TAR -> expandTar(ref, key, uri, labels, processor, conf, index, out);
@@ -141,11 +142,11 @@ final class ProcessPartition implements MapPartitionsFunction<Row, Row> {
                     String key = keyPrefix + "/" + e.getName();
                     String source = container + "!" + e.getName();
                     if (lc.reason != null) {
-                        out.add(reject(key, source, lc.labels, lc.reason, lc.detail));
+                        out.add(reject(key, source, lc.labels, lc.reason, lc.detail, entries));
                     } else if (e.getSize() > imageConfig.maxBytes()) {
-                        out.add(reject(key, source, lc.labels, RejectReason.TOO_LARGE, e.getSize() + " bytes > limit " + imageConfig.maxBytes()));
+                        out.add(reject(key, source, lc.labels, RejectReason.TOO_LARGE, e.getSize() + " bytes > limit " + imageConfig.maxBytes(), entries));
                     } else {
-                        out.add(process(processor, key, source, lc.labels, tar.readAllBytes()));
+                        out.add(process(processor, key, source, lc.labels, tar.readAllBytes(), entries));
                     }
                     done.add(1);
                 }
@@ -153,23 +154,23 @@ final class ProcessPartition implements MapPartitionsFunction<Row, Row> {
         } catch (IOException | RuntimeException e) {
             // What was read is kept; the unreadable rest of the tar is one rejection naming the position.
             out.add(reject(keyPrefix + "/#unreadable-after-" + entries, container, lc.labels, RejectReason.READ_ERROR,
-                    "tar unreadable after " + entries + " entries: " + oneLine(e)));
+                    "tar unreadable after " + entries + " entries: " + oneLine(e), entries));
             done.add(1);
         }
     }
 
-    private static Row process(ImageProcessor p, String key, String source, int[] labels, byte[] bytes) {
+    private static Row process(ImageProcessor p, String key, String source, int[] labels, byte[] bytes, long ordinal) {
         ImageProcessor.Result r = p.process(bytes);
         if (!r.ok()) {
-            return reject(key, source, labels, r.reason(), r.detail());
+            return reject(key, source, labels, r.reason(), r.detail(), ordinal);
         }
         return RowFactory.create(key, source, boxed(labels), r.jpeg(), r.width(), r.height(), r.sourceWidth(),
-                r.sourceHeight(), r.phash(), null, null);
+                r.sourceHeight(), r.phash(), null, null, ordinal);
     }
 
-    static Row reject(String key, String source, int[] labels, RejectReason reason, String detail) {
+    static Row reject(String key, String source, int[] labels, RejectReason reason, String detail, long ordinal) {
         return RowFactory.create(key, source, labels == null ? null : boxed(labels), null, 0, 0, 0, 0, 0L,
-                reason.name(), detail);
+                reason.name(), detail, ordinal);
     }
 
     private static scala.collection.Seq<Integer> boxed(int[] a) {

@@ -21,7 +21,8 @@ public final class Refs {
 
     /**
      * kind, key (a file's key; for a tar the key prefix), uri, labels (names), bytes (inline), offset and
-     * length (of a tar inside its container; -1 for a whole file).
+     * length (of a tar inside its container; -1 for a whole file). For file and inline references from a
+     * manifest, offset holds the row's ordinal, which orders records that share a key.
      */
     public static final StructType REF = new StructType(new StructField[] {
             DataTypes.createStructField("kind", DataTypes.StringType, false),
@@ -33,7 +34,10 @@ public final class Refs {
             DataTypes.createStructField("length", DataTypes.LongType, false),
     });
 
-    /** Processed record; {@code reason} is null for images that go to the shards. */
+    /**
+     * Processed record; {@code reason} is null for images that go to the shards. {@code ordinal} orders
+     * records with the same key (manifest row, tar entry index), so "first occurrence" is well defined.
+     */
     public static final StructType PROCESSED = new StructType(new StructField[] {
             DataTypes.createStructField(DatasetManifest.COL_KEY, DataTypes.StringType, false),
             DataTypes.createStructField(DatasetManifest.COL_SOURCE, DataTypes.StringType, false),
@@ -46,6 +50,7 @@ public final class Refs {
             DataTypes.createStructField(DatasetManifest.COL_PHASH, DataTypes.LongType, false),
             DataTypes.createStructField("reason", DataTypes.StringType, true),
             DataTypes.createStructField("detail", DataTypes.StringType, true),
+            DataTypes.createStructField("ordinal", DataTypes.LongType, false),
     });
 
     private Refs() {}

@@ -15,8 +15,6 @@ import java.util.TreeSet;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.LocatedFileStatus;
-import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -58,9 +56,9 @@ final class Sources {
     // ------------------------------------------------------------------ imagefolder
 
     Listing imageFolder(Path root, List<String> classList) throws IOException {
-        Dataset<Row> refs = listFiles(root, null);
-        long n = refs.count();
-        refs = refs.repartition(processingPartitions(n), col("key"));
+        Dataset<Row> listed = listFiles(root, null).persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
+        long n = listed.count();
+        Dataset<Row> refs = listed.repartition(processingPartitions(n), col("key"));
         List<String> keys;
         if (classList != null) {
             keys = classList;
@@ -105,13 +103,20 @@ final class Sources {
                         Path dir = new Path(d);
                         FileSystem dfs = dir.getFileSystem(conf.value().value());
                         List<Row> rows = new ArrayList<>();
-                        RemoteIterator<LocatedFileStatus> it = dfs.listFiles(dir, true);
-                        while (it.hasNext()) {
-                            LocatedFileStatus f = it.next();
-                            String path = f.getPath().toString();
-                            String rel = path.startsWith(prefix) ? path.substring(prefix.length()) : path;
-                            String label = fixedLabel != null ? fixedLabel : rel.substring(0, rel.indexOf('/'));
-                            rows.add(RowFactory.create(Refs.FILE, rel, path, Refs.seq(List.of(label)), null, 0L, f.getLen()));
+                        // listStatus, not listFiles: located statuses load permissions, which on the local
+                        // file system forks a process per file.
+                        java.util.ArrayDeque<Path> todo = new java.util.ArrayDeque<>(List.of(dir));
+                        while (!todo.isEmpty()) {
+                            for (FileStatus f : dfs.listStatus(todo.poll())) {
+                                if (f.isDirectory()) {
+                                    todo.add(f.getPath());
+                                    continue;
+                                }
+                                String path = f.getPath().toString();
+                                String rel = path.startsWith(prefix) ? path.substring(prefix.length()) : path;
+                                String label = fixedLabel != null ? fixedLabel : rel.substring(0, rel.indexOf('/'));
+                                rows.add(RowFactory.create(Refs.FILE, rel, path, Refs.seq(List.of(label)), null, 0L, f.getLen()));
+                            }
                         }
                         return rows.iterator();
                     });
@@ -205,6 +210,8 @@ final class Sources {
         String base = file.getParent().toString() + "/";
         String manifestUri = file.toString();
         String[] cols = new String[] {hasKey ? "key" : null, hasPath ? "path" : null, bytesCol, labelsCol};
+        // The row's position in the manifest: among rows with the same key, the first one is kept.
+        rows = rows.withColumn("_ordinal", org.apache.spark.sql.functions.monotonically_increasing_id());
         Dataset<Row> refs = rows.map((MapFunction<Row, Row>) r -> {
             String path = hasPath ? (String) r.getAs("path") : null;
             String uri = path == null ? null : (path.contains("://") || path.startsWith("/") ? path : base + path);
@@ -218,10 +225,11 @@ final class Sources {
             }
             String key = hasKey && r.getAs("key") != null ? r.getAs("key").toString()
                     : path != null ? path : "sha1:" + sha1(inline);
+            long ordinal = r.getLong(r.fieldIndex("_ordinal"));
             if (uri != null) {
-                return RowFactory.create(Refs.FILE, key, uri, Refs.seq(labels), null, 0L, -1L);
+                return RowFactory.create(Refs.FILE, key, uri, Refs.seq(labels), null, ordinal, -1L);
             }
-            return RowFactory.create(Refs.INLINE, key, manifestUri + "#" + key, Refs.seq(labels), inline, 0L, -1L);
+            return RowFactory.create(Refs.INLINE, key, manifestUri + "#" + key, Refs.seq(labels), inline, ordinal, -1L);
         }, Encoders.row(Refs.REF));
         // Sizes of path rows are unknown until opened; the processor applies the byte limit after reading.
         long n = refs.count();

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
+import io.bitspark.data.manifest.DatasetManifest;
 import io.bitspark.jobs.io.ModelLoader;
 import io.bitspark.jobs.io.Stores;
 import io.bitspark.model.arch.ResNetV2Builder;
@@ -23,7 +24,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code bit info}: what an artifact is and where it came from. */
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "Describe a checkpoint directory, a BiT .npz or a DL4J .zip: architecture and provenance.")
+        description = "Describe a prepared dataset (manifest), a checkpoint directory, a BiT .npz or a DL4J .zip.")
 public final class InfoCommand implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -38,7 +39,9 @@ public final class InfoCommand implements Callable<Integer> {
         Stores.Location loc = Stores.locate(uri);
         ArtifactStore store = loc.store();
         String name = loc.name();
-        if (store.exists(name + "/" + ProjectCheckpoint.PROVENANCE)) {
+        if (store.exists(name + "/" + DatasetManifest.FILE)) {
+            DatasetInfo.print(out, store, name, loc.uri());
+        } else if (store.exists(name + "/" + ProjectCheckpoint.PROVENANCE)) {
             boolean complete = ProjectCheckpoint.isComplete(store, name);
             out.printf(Locale.ROOT, "checkpoint %s (%s)%n", loc.uri(), complete ? "complete" : "INCOMPLETE: model file missing or wrong size");
             print(out, ProjectCheckpoint.readProvenance(store, name));
@@ -50,7 +53,7 @@ public final class InfoCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "DL4J model %s (%,d bytes)%n", loc.uri(), store.size(name));
             printSibling(out, store, name);
         } else {
-            throw new CheckpointException(loc.uri() + ": no checkpoint, .npz or .zip there");
+            throw new CheckpointException(loc.uri() + ": no dataset manifest, checkpoint, .npz or .zip there");
         }
         out.flush();
         return 0;

@@ -1,0 +1,97 @@
+package io.bitspark.jobs.cli;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+import org.apache.spark.sql.SparkSession;
+
+import io.bitspark.data.image.ImageProcessor;
+import io.bitspark.data.manifest.DatasetManifest;
+import io.bitspark.data.prepare.InputFormat;
+import io.bitspark.data.prepare.PrepareConfig;
+import io.bitspark.data.prepare.PrepareJob;
+import io.bitspark.jobs.SparkSessions;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code bit prepare}: an image set into shuffled training shards with a manifest. */
+@Command(name = "prepare", mixinStandardHelpOptions = true,
+        description = "Turn an image set (image folder, ImageNet-21k tars, or a CSV/JSONL/Parquet manifest) into "
+                + "shuffled Parquet shards, a holdout split, a rejects report and manifest.json.")
+public final class PrepareCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--input", required = true, paramLabel = "URI", description = "The image set (local path, file://, hdfs://, s3a://).")
+    String input;
+
+    @Option(names = "--format", required = true, description = "imagefolder, imagenet21k or manifest.")
+    String format;
+
+    @Option(names = "--output", required = true, paramLabel = "URI", description = "Dataset directory to write.")
+    String output;
+
+    @Option(names = "--max-side", defaultValue = "512", description = "Bound on the shorter side of stored images (default: ${DEFAULT-VALUE}).")
+    int maxSide;
+
+    @Option(names = "--jpeg-quality", defaultValue = "90", description = "Quality of re-encoded JPEGs (default: ${DEFAULT-VALUE}).")
+    int jpegQuality;
+
+    @Option(names = "--max-bytes", defaultValue = "67108864", description = "Largest input file in bytes (default: ${DEFAULT-VALUE}).")
+    long maxBytes;
+
+    @Option(names = "--max-pixels", defaultValue = "89478485", description = "Largest image in pixels, checked on the header (default: ${DEFAULT-VALUE}).")
+    long maxPixels;
+
+    @Option(names = "--min-side", defaultValue = "8", description = "Smallest accepted side in pixels (default: ${DEFAULT-VALUE}).")
+    int minSide;
+
+    @Option(names = "--shard-size-mb", defaultValue = "256", description = "Target shard size in MiB (default: ${DEFAULT-VALUE}).")
+    double shardSizeMb;
+
+    @Option(names = "--holdout", defaultValue = "0.02", description = "Fraction held out for validation, by key hash (default: ${DEFAULT-VALUE}).")
+    double holdout;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Shuffle seed, recorded in the manifest (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--class-names", paramLabel = "URI", description = "Class list, one per line, in index order.")
+    String classNames;
+
+    @Option(names = "--wordnet-names", paramLabel = "URI", description = "ImageNet-21k 'wnid<TAB>lemmas' file for class names.")
+    String wordnetNames;
+
+    @Option(names = "--dedup-against", paramLabel = "URI", arity = "1..*",
+            description = "Evaluation sets (image folders or prepared datasets) whose near-duplicates are removed.")
+    List<String> dedupAgainst = new ArrayList<>();
+
+    @Option(names = "--dedup-distance", defaultValue = "4", description = "Max pHash Hamming distance of a near-duplicate, 0-7 (default: ${DEFAULT-VALUE}).")
+    int dedupDistance;
+
+    @Option(names = "--partitions", defaultValue = "0", description = "Processing tasks; 0 chooses (default: ${DEFAULT-VALUE}).")
+    int partitions;
+
+    @Override
+    public Integer call() throws Exception {
+        PrepareConfig config = new PrepareConfig(input, InputFormat.parse(format), output,
+                new ImageProcessor.Config(maxSide, jpegQuality, maxBytes, maxPixels, minSide),
+                Math.round(shardSizeMb * (1 << 20)), holdout, seed, classNames, wordnetNames, dedupAgainst,
+                dedupDistance, partitions);
+        SparkSession spark = SparkSessions.get("bit prepare");
+        DatasetManifest m = new PrepareJob(spark, config).run();
+        PrintWriter out = spec.commandLine().getOut();
+        DatasetManifest.Totals t = m.totals();
+        out.printf(Locale.ROOT, "prepared %s: %,d inputs = %,d written (%,d train in %d shards, %,d holdout) + %,d rejected%n",
+                output, t.inputs(), t.written(), t.train(), m.train().size(), t.holdout(), t.rejected());
+        if (!m.rejects().isEmpty()) {
+            out.printf(Locale.ROOT, "rejects by reason: %s (listed in %s)%n", m.rejects(), m.rejectsFile());
+        }
+        out.flush();
+        return 0;
+    }
+}
