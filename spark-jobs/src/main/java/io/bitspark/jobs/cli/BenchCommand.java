@@ -6,6 +6,8 @@ import java.util.concurrent.Callable;
 
 import org.nd4j.linalg.factory.Nd4j;
 
+import io.bitspark.data.image.ImageProcessor;
+import io.bitspark.data.image.ProcessorBenchmark;
 import io.bitspark.model.arch.ResNetV2Presets;
 import io.bitspark.model.arch.ResNetV2Spec;
 import io.bitspark.model.bench.CheckpointIoBenchmark;
@@ -43,6 +45,13 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of weights and data (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--prepare-dir", paramLabel = "DIR",
+            description = "Instead: time the per-image work of prepare (decode, resize, hash, encode) on DIR in one thread.")
+    java.nio.file.Path prepareDir;
+
+    @Option(names = "--max-side", defaultValue = "256", description = "With --prepare-dir: shorter-side bound (default: ${DEFAULT-VALUE}).")
+    int maxSide;
+
     @Option(names = "--npz-write", paramLabel = "FILE",
             description = "Instead: time exporting the preset with random weights to an official .npz at FILE.")
     java.nio.file.Path npzWrite;
@@ -53,6 +62,15 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (prepareDir != null) {
+            ProcessorBenchmark.Result r = ProcessorBenchmark.run(prepareDir,
+                    new ImageProcessor.Config(maxSide, 90, 64L << 20, 89_478_485L, 8), Math.max(2, steps / 2));
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf(Locale.ROOT, "prepare per-image work: %d images (%d accepted), max side %d, best pass %.2f s -> %.1f images/s (1 thread)%n",
+                    r.images(), r.ok(), maxSide, r.seconds(), r.imagesPerSecond());
+            out.flush();
+            return 0;
+        }
         ResNetV2Spec s = ResNetV2Presets.get(preset);
         if (classes != null) {
             s = s.withClasses(classes);
