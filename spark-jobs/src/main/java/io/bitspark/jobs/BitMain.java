@@ -6,6 +6,7 @@ import io.bitspark.jobs.cli.BenchCommand;
 import io.bitspark.jobs.cli.ExportCommand;
 import io.bitspark.jobs.cli.FashionMnistCommand;
 import io.bitspark.jobs.cli.PrepareCommand;
+import io.bitspark.jobs.cli.PretrainCommand;
 import io.bitspark.jobs.cli.InfoCommand;
 import io.bitspark.jobs.cli.ModelCommand;
 import io.bitspark.jobs.cli.PredictCommand;
@@ -20,7 +21,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "bit", mixinStandardHelpOptions = true, versionProvider = VersionInfo.class,
         description = "Big Transfer (BiT) ResNet-v2 pre-training, transfer and evaluation on Apache Spark.",
-        subcommands = {PrepareCommand.class, FashionMnistCommand.class, ModelCommand.class, InfoCommand.class,
+        subcommands = {PrepareCommand.class, PretrainCommand.class, FashionMnistCommand.class, ModelCommand.class, InfoCommand.class,
                 PredictCommand.class, ExportCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class})
 public final class BitMain implements Runnable {

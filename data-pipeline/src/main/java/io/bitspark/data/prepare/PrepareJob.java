@@ -60,6 +60,8 @@ public final class PrepareJob {
     /** Salt of the holdout hash; fixed forever so that splits stay stable as data sets grow. */
     static final long HOLDOUT_SALT = 0x5eed_b17L;
     static final String EVAL_LABEL = "__eval__";
+    /** Upper bound of a Parquet row group in shards. */
+    static final long ROW_GROUP_BYTES = 8L << 20;
 
     private final SparkSession spark;
     private final PrepareConfig config;
@@ -270,7 +272,10 @@ public final class PrepareJob {
                     return RowFactory.create(v);
                 });
         spark.createDataFrame(shuffled, schema)
-                .write().mode(SaveMode.Overwrite).option("compression", "snappy").parquet(dir.toString());
+                .write().mode(SaveMode.Overwrite).option("compression", "snappy")
+                // Small row groups: a training batch reads only the groups that hold its rows.
+                .option("parquet.block.size", String.valueOf(Math.min(config.shardTargetBytes(), ROW_GROUP_BYTES)))
+                .parquet(dir.toString());
         // Deterministic names in place of Spark's part-NNNNN-<uuid> files.
         TreeMap<Integer, Path> parts = new TreeMap<>();
         for (FileStatus s : outFs.listStatus(dir)) {
@@ -288,6 +293,7 @@ public final class PrepareJob {
             outFs.rename(p, new Path(dir, name));
             names.add(split + "/" + name);
         }
+        removeHidden(outFs, dir);
         return describeShards(names);
     }
 
@@ -346,11 +352,21 @@ public final class PrepareJob {
                 outFs.delete(s.getPath(), false);
             }
         }
+        removeHidden(outFs, dir);
         LOG.info("{} rejects listed in {}", count, new Path(dir, "rejects.jsonl"));
         return "rejects/rejects.jsonl";
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /** Checksum side files (.name.crc) that Hadoop's local file system leaves beside renamed files. */
+    private static void removeHidden(FileSystem fs, Path dir) throws IOException {
+        for (FileStatus s : fs.listStatus(dir)) {
+            if (s.getPath().getName().startsWith(".")) {
+                fs.delete(s.getPath(), false);
+            }
+        }
+    }
 
     Path qualify(String uri) {
         try {

@@ -50,7 +50,7 @@ public final class ResNetV2Builder {
 
     public static ComputationGraphConfiguration configuration(ResNetV2Spec spec, ModelOptions options) {
         ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder()
-                .seed(options.seed())
+                .seed(initSeed(options.seed()))
                 .dataType(options.dataType())
                 .updater(options.updater())
                 .weightInit(WeightInit.RELU)
@@ -110,6 +110,19 @@ public final class ResNetV2Builder {
                 .build(), PRE_LOGITS);
         g.setOutputs(HEAD);
         return g.build();
+    }
+
+    /**
+     * The ND4J generator seed for a user seed. ND4J's native generator does not reproduce its sequence for
+     * seed 0 (two networks built with seed 0 differ), so user seeds go through a bijective mix that never
+     * yields 0.
+     */
+    static long initSeed(long seed) {
+        long z = seed + 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        z ^= z >>> 31;
+        return z == 0 ? 1 : z;
     }
 
     private static StandardizedConv2D stdConv(ResNetV2Spec spec, int kernel, int stride, int padding, int nOut) {

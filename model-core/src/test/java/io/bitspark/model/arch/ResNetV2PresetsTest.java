@@ -35,6 +35,19 @@ class ResNetV2PresetsTest {
     }
 
     @Test
+    void initialisationIsReproducibleForEverySeedIncludingZero() {
+        for (long seed : new long[] {0, 1, 42}) {
+            ModelOptions o = ModelOptions.defaults().withSeed(seed).withInputSize(16, 16);
+            assertEquals(ResNetV2Builder.build(ResNetV2Presets.get("micro"), o).params(),
+                    ResNetV2Builder.build(ResNetV2Presets.get("micro"), o).params(), "seed " + seed);
+        }
+        ModelOptions a = ModelOptions.defaults().withSeed(1).withInputSize(16, 16);
+        ModelOptions b = ModelOptions.defaults().withSeed(2).withInputSize(16, 16);
+        org.junit.jupiter.api.Assertions.assertNotEquals(ResNetV2Builder.build(ResNetV2Presets.get("micro"), a).params(),
+                ResNetV2Builder.build(ResNetV2Presets.get("micro"), b).params());
+    }
+
+    @Test
     void releaseNamesAndCaseAreAccepted() {
         assertEquals("r152x4", ResNetV2Presets.get("BiT-M-R152x4").name());
         assertEquals("r50x1", ResNetV2Presets.get("R50X1").name());

@@ -1,0 +1,70 @@
+package io.bitspark.model.train;
+
+import java.util.Arrays;
+
+/**
+ * Evaluation metrics on scores {@code [n][classes]}: top-k accuracy for single-label data, and mean average
+ * precision over classes for multi-label data (AP of a class = mean of precision at each positive, ranked by
+ * score; classes without positives are left out of the mean, as is usual).
+ */
+public final class Metrics {
+
+    private Metrics() {}
+
+    /** Fraction of rows whose label is among the k highest scores (ties count against). */
+    public static double topK(float[][] scores, int[] labels, int k) {
+        int hits = 0;
+        for (int i = 0; i < scores.length; i++) {
+            float target = scores[i][labels[i]];
+            int better = 0;
+            for (int c = 0; c < scores[i].length; c++) {
+                if (c != labels[i] && scores[i][c] >= target) {
+                    better++;
+                }
+            }
+            if (better < k) {
+                hits++;
+            }
+        }
+        return scores.length == 0 ? Double.NaN : hits / (double) scores.length;
+    }
+
+    /** Mean over classes with at least one positive of the average precision. */
+    public static double meanAveragePrecision(float[][] scores, boolean[][] positives) {
+        int n = scores.length;
+        if (n == 0) {
+            return Double.NaN;
+        }
+        int classes = scores[0].length;
+        double sum = 0;
+        int counted = 0;
+        Integer[] order = new Integer[n];
+        for (int c = 0; c < classes; c++) {
+            int pos = 0;
+            for (int i = 0; i < n; i++) {
+                if (positives[i][c]) {
+                    pos++;
+                }
+            }
+            if (pos == 0) {
+                continue;
+            }
+            for (int i = 0; i < n; i++) {
+                order[i] = i;
+            }
+            final int cls = c;
+            Arrays.sort(order, (a, b) -> Float.compare(scores[b][cls], scores[a][cls]));
+            double ap = 0;
+            int seen = 0;
+            for (int r = 0; r < n; r++) {
+                if (positives[order[r]][c]) {
+                    seen++;
+                    ap += seen / (double) (r + 1);
+                }
+            }
+            sum += ap / pos;
+            counted++;
+        }
+        return counted == 0 ? Double.NaN : sum / counted;
+    }
+}

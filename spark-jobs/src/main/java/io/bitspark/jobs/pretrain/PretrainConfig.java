@@ -1,0 +1,167 @@
+package io.bitspark.jobs.pretrain;
+
+import java.io.File;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigValue;
+
+import io.bitspark.model.arch.LossKind;
+import io.bitspark.model.arch.ResNetV2Presets;
+
+/**
+ * The resolved, validated configuration of a pre-training run: a HOCON preset (conf/pretrain/*.conf,
+ * which includes every default from defaults.conf) with {@code --set key=value} overrides. Validation names
+ * the offending key; unknown keys are errors (a typo must not silently fall back to a default).
+ */
+public record PretrainConfig(String preset, String modelPreset, String loss, int resolution, double cropMinArea,
+                             boolean flip, int globalBatch, int workers, int averagingFrequency, double epochs,
+                             long maxSteps, double baseLr, double momentum, double weightDecay, long warmupSteps,
+                             List<Double> decayEpochs, double decayFactor, long seed, long checkpointEvery,
+                             int keepCheckpoints, long evalEvery, int evalMaxExamples, int evalBatch, long logEvery,
+                             Map<String, Object> resolved) implements Serializable {
+
+    public static final String RESOURCE_DIR = "conf/pretrain/";
+
+    /** Loads {@code preset} (a name under conf/pretrain/ or a .conf file) and applies {@code key=value} overrides. */
+    public static PretrainConfig load(String preset, List<String> overrides) {
+        Config base;
+        File f = new File(preset);
+        if (preset.endsWith(".conf") && f.isFile()) {
+            base = ConfigFactory.parseFile(f, ConfigParseOptions.defaults().setAllowMissing(false));
+        } else {
+            String name = preset.endsWith(".conf") ? preset : preset + ".conf";
+            base = ConfigFactory.parseResourcesAnySyntax(PretrainConfig.class.getClassLoader(), RESOURCE_DIR + name);
+            if (base.isEmpty()) {
+                throw new IllegalArgumentException("unknown pre-training preset '" + preset + "'; known: bit-s-r50x1, "
+                        + "bit-m-r152x4, bit-l, local (or a path to a .conf file)");
+            }
+        }
+        Config defaults = ConfigFactory.parseResourcesAnySyntax(PretrainConfig.class.getClassLoader(), RESOURCE_DIR + "defaults.conf");
+        Config c = base;
+        for (String o : overrides) {
+            int eq = o.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("--set expects key=value, got '" + o + "'");
+            }
+            String key = o.substring(0, eq).strip();
+            String full = key.startsWith("bit.") ? key : "bit." + key;
+            try {
+                c = ConfigFactory.parseString(full + " = " + o.substring(eq + 1).strip()).withFallback(c);
+            } catch (ConfigException e) {
+                throw new IllegalArgumentException("--set " + o + ": " + e.getMessage());
+            }
+        }
+        c = c.resolve();
+        for (Map.Entry<String, ConfigValue> e : c.getConfig("bit").entrySet()) {
+            if (!defaults.hasPath("bit." + e.getKey())) {
+                throw new IllegalArgumentException("unknown setting 'bit." + e.getKey() + "' (see conf/pretrain/defaults.conf)");
+            }
+        }
+        try {
+            return from(preset, c.getConfig("bit"));
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException("invalid setting: " + e.getMessage());
+        }
+    }
+
+    private static PretrainConfig from(String preset, Config b) {
+        String modelPreset = b.getString("model.preset");
+        ResNetV2Presets.get(modelPreset); // fails naming the known presets
+        String loss = b.getString("data.loss").toLowerCase(Locale.ROOT);
+        require(List.of("auto", "softmax", "sigmoid").contains(loss), "bit.data.loss", loss, "auto, softmax or sigmoid");
+        int resolution = b.getInt("data.resolution");
+        require(resolution >= 16, "bit.data.resolution", resolution, ">= 16");
+        double cropMinArea = b.getDouble("data.crop_min_area");
+        require(cropMinArea > 0 && cropMinArea <= 1, "bit.data.crop_min_area", cropMinArea, "in (0, 1]");
+        int globalBatch = b.getInt("train.global_batch");
+        require(globalBatch >= 1, "bit.train.global_batch", globalBatch, ">= 1");
+        int workers = b.getInt("train.workers");
+        require(workers >= 0, "bit.train.workers", workers, ">= 0");
+        require(workers == 0 || globalBatch % workers == 0, "bit.train.global_batch", globalBatch,
+                "a multiple of bit.train.workers (" + workers + ")");
+        int freq = b.getInt("train.averaging_frequency");
+        require(freq >= 1, "bit.train.averaging_frequency", freq, ">= 1");
+        double epochs = b.getDouble("train.epochs");
+        require(epochs > 0, "bit.train.epochs", epochs, "> 0");
+        long maxSteps = b.getLong("train.max_steps");
+        require(maxSteps >= 0, "bit.train.max_steps", maxSteps, ">= 0");
+        double baseLr = b.getDouble("train.base_lr");
+        require(baseLr > 0, "bit.train.base_lr", baseLr, "> 0");
+        double momentum = b.getDouble("train.momentum");
+        require(momentum >= 0 && momentum < 1, "bit.train.momentum", momentum, "in [0, 1)");
+        double wd = b.getDouble("train.weight_decay");
+        require(wd >= 0, "bit.train.weight_decay", wd, ">= 0");
+        long warmup = b.getLong("train.warmup_steps");
+        require(warmup >= 0, "bit.train.warmup_steps", warmup, ">= 0");
+        List<Double> decays = b.getDoubleList("train.decay_epochs");
+        for (int i = 1; i < decays.size(); i++) {
+            require(decays.get(i) >= decays.get(i - 1), "bit.train.decay_epochs", decays, "ascending");
+        }
+        double factor = b.getDouble("train.decay_factor");
+        require(factor > 0 && factor <= 1, "bit.train.decay_factor", factor, "in (0, 1]");
+        long ckEvery = b.getLong("checkpoint.every_steps");
+        require(ckEvery >= 1, "bit.checkpoint.every_steps", ckEvery, ">= 1");
+        int keep = b.getInt("checkpoint.keep");
+        require(keep >= 1, "bit.checkpoint.keep", keep, ">= 1");
+        long evalEvery = b.getLong("eval.every_steps");
+        require(evalEvery >= 1, "bit.eval.every_steps", evalEvery, ">= 1");
+        int evalMax = b.getInt("eval.max_examples");
+        require(evalMax >= 0, "bit.eval.max_examples", evalMax, ">= 0");
+        int evalBatch = b.getInt("eval.batch");
+        require(evalBatch >= 1, "bit.eval.batch", evalBatch, ">= 1");
+        long logEvery = b.getLong("log.every_steps");
+        require(logEvery >= 1, "bit.log.every_steps", logEvery, ">= 1");
+        Map<String, Object> flat = new TreeMap<>();
+        for (Map.Entry<String, ConfigValue> e : b.entrySet()) {
+            flat.put(e.getKey(), e.getValue().unwrapped());
+        }
+        return new PretrainConfig(preset, modelPreset, loss, resolution, cropMinArea, b.getBoolean("data.flip"), globalBatch,
+                workers, freq, epochs, maxSteps, baseLr, momentum, wd, warmup, List.copyOf(decays), factor,
+                b.getLong("train.seed"), ckEvery, keep, evalEvery, evalMax, evalBatch, logEvery, new LinkedHashMap<>(flat));
+    }
+
+    private static void require(boolean ok, String key, Object value, String expected) {
+        if (!ok) {
+            throw new IllegalArgumentException("invalid setting " + key + " = " + value + ": expected " + expected);
+        }
+    }
+
+    /** The loss for a dataset: the configured one, or sigmoid for multi-label data when "auto". */
+    public LossKind lossFor(boolean multiLabel) {
+        return switch (loss) {
+            case "softmax" -> LossKind.SOFTMAX_CROSS_ENTROPY;
+            case "sigmoid" -> LossKind.SIGMOID_CROSS_ENTROPY;
+            default -> multiLabel ? LossKind.SIGMOID_CROSS_ENTROPY : LossKind.SOFTMAX_CROSS_ENTROPY;
+        };
+    }
+
+    /** Peak learning rate by the linear scaling rule. */
+    public double peakLr() {
+        return baseLr * globalBatch / 256.0;
+    }
+
+    /** Decay boundaries in global steps. */
+    public long[] decaySteps(long stepsPerEpoch) {
+        List<Long> out = new ArrayList<>();
+        for (double e : decayEpochs) {
+            out.add(Math.round(e * stepsPerEpoch));
+        }
+        return out.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** Total global steps for the run. */
+    public long totalSteps(long stepsPerEpoch) {
+        long byEpochs = (long) Math.ceil(epochs * stepsPerEpoch);
+        return maxSteps > 0 ? Math.min(maxSteps, byEpochs) : byEpochs;
+    }
+}

@@ -1,0 +1,146 @@
+package io.bitspark.jobs.pretrain;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.apache.spark.sql.SparkSession;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import io.bitspark.data.SparkTestSession;
+import io.bitspark.data.TestImages;
+import io.bitspark.data.image.ImageProcessor;
+import io.bitspark.data.prepare.InputFormat;
+import io.bitspark.data.prepare.PrepareConfig;
+import io.bitspark.data.prepare.PrepareJob;
+import io.bitspark.model.train.SgdMomentum;
+import io.bitspark.model.train.UpstreamSchedule;
+
+class PretrainJobTest {
+
+    static SparkSession spark;
+    static Path dataset;
+
+    /** A small prepared data set: 4 classes of generated pictures, each class a distinct colour scheme. */
+    @BeforeAll
+    static void data(@TempDir Path tmp) throws Exception {
+        spark = SparkTestSession.get();
+        Path in = tmp.resolve("images");
+        for (int c = 0; c < 4; c++) {
+            Path d = Files.createDirectories(in.resolve("class" + c));
+            for (int i = 0; i < 40; i++) {
+                Files.write(d.resolve(i + ".jpg"), TestImages.jpeg(1000L * c + i, 40, 40));
+            }
+        }
+        dataset = tmp.resolve("ds");
+        new PrepareJob(spark, new PrepareConfig(in.toString(), InputFormat.IMAGEFOLDER, dataset.toString(),
+                new ImageProcessor.Config(32, 90, 1 << 20, 1 << 22, 8), 1 << 20, 0.1, 1L, null, null, List.of(), 4, 0)).run();
+    }
+
+    static PretrainConfig config(String... overrides) {
+        List<String> o = new java.util.ArrayList<>(List.of("model.preset=micro", "data.resolution=16", "train.global_batch=8",
+                "train.workers=2", "train.warmup_steps=3", "train.base_lr=0.5", "train.decay_epochs=[0.2]",
+                "checkpoint.every_steps=2", "eval.every_steps=1000", "eval.max_examples=16", "log.every_steps=1"));
+        o.addAll(List.of(overrides));
+        return PretrainConfig.load("local", o);
+    }
+
+    /** Records, per global step, the iteration and learning rate that each worker's updater used. */
+    static final Map<Integer, Double> SEEN = new ConcurrentHashMap<>();
+
+    static final class RecordingHook extends GlobalStepHook {
+        @Override
+        protected void observed(ComputationGraph g, int iteration) {
+            SgdMomentum u = (SgdMomentum) ((org.deeplearning4j.nn.conf.layers.BaseLayer) g.getLayer("head/conv2d").conf().getLayer()).getIUpdater();
+            SEEN.merge(iteration, u.getLearningRate(iteration, 0), (a, b) -> {
+                assertEquals(a, b, "workers disagree on the learning rate of step " + iteration);
+                return a;
+            });
+        }
+    }
+
+    static double maxAbsDiff(INDArray a, INDArray b) {
+        return a.sub(b).amaxNumber().doubleValue();
+    }
+
+    /**
+     * Spark with 2 workers averaging every step equals one process taking the combined batch, step by step,
+     * and every worker's updater used the schedule's learning rate at the global step.
+     */
+    @Test
+    void sparkAveragingEqualsSingleProcessOnTheCombinedBatch(@TempDir Path tmp) throws Exception {
+        SEEN.clear();
+        PretrainConfig cfg = config("train.max_steps=6");
+        PretrainJob.Result distributed = new PretrainJob(spark, cfg, dataset.toString(), tmp.resolve("spark").toString(),
+                false, PretrainJob.Mode.SPARK).withHook(new RecordingHook()).run();
+        PretrainJob.Result single = new PretrainJob(null, cfg, dataset.toString(), tmp.resolve("single").toString(),
+                false, PretrainJob.Mode.SINGLE_PROCESS).run();
+        assertEquals(6, distributed.steps());
+        double diff = maxAbsDiff(distributed.net().params(), single.net().params());
+        double scale = single.net().params().amaxNumber().doubleValue();
+        org.slf4j.LoggerFactory.getLogger(PretrainJobTest.class).info("spark vs single process after 6 steps: max |param diff| {} (max |param| {})", diff, scale);
+        assertTrue(diff < 1e-5, "parameters differ by " + diff);
+        // The training moved the parameters well beyond that tolerance.
+        PretrainJob.Result untrained = new PretrainJob(null, config("train.max_steps=1"), dataset.toString(),
+                tmp.resolve("one").toString(), false, PretrainJob.Mode.SINGLE_PROCESS).run();
+        assertTrue(maxAbsDiff(untrained.net().params(), single.net().params()) > 100 * Math.max(diff, 1e-6));
+
+        UpstreamSchedule schedule = (UpstreamSchedule) ((SgdMomentum) ((org.deeplearning4j.nn.conf.layers.BaseLayer) single.net().getLayer("head/conv2d").conf().getLayer())
+                .getIUpdater()).getLearningRateSchedule();
+        assertEquals(java.util.Set.of(0, 1, 2, 3, 4, 5), SEEN.keySet(), "iterations seen by the workers");
+        for (int s = 0; s < 6; s++) {
+            assertEquals(schedule.lr(s), SEEN.get(s), 1e-12, "lr at step " + s);
+        }
+        assertNotEquals(SEEN.get(1), SEEN.get(5), "the schedule moved (warmup, then a decay)");
+    }
+
+    /** Stopped after step 3 and resumed, a run ends where an uninterrupted one does. */
+    @Test
+    void resumeContinuesExactly(@TempDir Path tmp) throws Exception {
+        PretrainJob.Result full = new PretrainJob(spark, config("train.max_steps=6"), dataset.toString(),
+                tmp.resolve("full").toString(), false, PretrainJob.Mode.SPARK).run();
+        PretrainJob.Result first = new PretrainJob(spark, config("train.max_steps=3"), dataset.toString(),
+                tmp.resolve("split").toString(), false, PretrainJob.Mode.SPARK).run();
+        assertEquals(3, first.steps());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new PretrainJob(spark,
+                config("train.max_steps=6"), dataset.toString(), tmp.resolve("split").toString(), false, PretrainJob.Mode.SPARK).run());
+        assertTrue(e.getMessage().contains("--resume"), e.getMessage());
+        PretrainJob.Result resumed = new PretrainJob(spark, config("train.max_steps=6"), dataset.toString(),
+                tmp.resolve("split").toString(), true, PretrainJob.Mode.SPARK).run();
+        assertEquals(6, resumed.steps());
+        assertEquals(0.0, maxAbsDiff(full.net().params(), resumed.net().params()), 1e-7);
+        assertEquals(full.net().getUpdater().getStateViewArray(), resumed.net().getUpdater().getStateViewArray());
+        // Checkpoints at 2, 4, 6 (and 3 from the stopped run); the newest three are kept.
+        List<String> kept = new io.bitspark.model.checkpoint.LocalStore(tmp.resolve("split")).list("checkpoints");
+        assertEquals(List.of("step-00000003", "step-00000004", "step-00000006"), kept);
+    }
+
+    @Test
+    void aDivergingRunStopsWithTheLastGoodCheckpoint(@TempDir Path tmp) {
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> new PretrainJob(null,
+                config("train.max_steps=8", "train.base_lr=1e9", "train.warmup_steps=0"), dataset.toString(),
+                tmp.resolve("nan").toString(), false, PretrainJob.Mode.SINGLE_PROCESS).run());
+        assertTrue(e.getMessage().contains("loss is") && e.getMessage().contains("last good checkpoint"), e.getMessage());
+    }
+
+    @Test
+    void badSettingsNameTheKey() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> config("train.global_batch=7"));
+        assertTrue(e.getMessage().contains("bit.train.global_batch") && e.getMessage().contains("multiple"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> config("train.epoch=3"));
+        assertTrue(e.getMessage().contains("unknown setting 'bit.train.epoch'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> PretrainConfig.load("nope", List.of()));
+        assertTrue(e.getMessage().contains("unknown pre-training preset 'nope'"), e.getMessage());
+    }
+}
