@@ -69,7 +69,15 @@ public final class InfoCommand implements Callable<Integer> {
                 values += h.elements();
             }
             out.printf(Locale.ROOT, "BiT .npz %s: %d arrays, %,d values, dtypes %s%n", uri, npz.keys().size(), values, dtypes);
-            ResNetV2Spec s = BitNpz.inferSpec(npz, null);
+            Provenance sibling = null;
+            String p = name + ModelLoader.PROVENANCE_SUFFIX;
+            if (store.exists(p)) {
+                try (var in = store.open(p)) {
+                    sibling = Provenance.read(in, store.uri(p));
+                }
+            }
+            // GroupNorm groups are not in the format: the provenance beside the file knows them.
+            ResNetV2Spec s = BitNpz.inferSpec(npz, sibling != null && sibling.spec() != null ? sibling.spec().groups() : null);
             out.printf(Locale.ROOT, "architecture: %s, units %s, width x%s, %d classes, %,d parameters%n", s.name(),
                     s.unitsPerStage(), s.widthLabel(), s.numClasses(), ResNetV2Builder.parameterCount(s));
         } catch (CheckpointException e) {
