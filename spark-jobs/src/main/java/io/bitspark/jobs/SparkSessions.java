@@ -11,6 +11,11 @@ public final class SparkSessions {
     private SparkSessions() {}
 
     public static SparkSession get(String appName) {
-        return SparkSession.builder().appName(appName).getOrCreate();
+        SparkSession.Builder b = SparkSession.builder().appName(appName);
+        // Executors: ND4J's OpenMP threads must not spin between ops (see bin/bit); users may override.
+        if (System.getProperty("spark.executorEnv.OMP_WAIT_POLICY") == null) {
+            b.config("spark.executorEnv.OMP_WAIT_POLICY", "PASSIVE");
+        }
+        return b.getOrCreate();
     }
 }

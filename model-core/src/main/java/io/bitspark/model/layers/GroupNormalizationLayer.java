@@ -12,14 +12,22 @@ import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Broadcast;
+import org.nd4j.linalg.activations.IActivation;
+import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * GroupNorm (+ optional ReLU) forward and exact backward over NCHW activations. Backprop re-derives the
- * group statistics from the stored input instead of caching them, so nothing crosses the forward/backward
- * boundary except the input that DL4J keeps anyway.
+ * GroupNorm (+ optional ReLU) forward and exact backward over NCHW activations, as fused loops
+ * ({@link FusedKernels}). The forward pass keeps its per-(example, group) mean and 1/std (a few numbers) for
+ * the backward pass, which re-derives normalized values and the ReLU mask from the stored input.
  */
 public class GroupNormalizationLayer extends BaseLayer<GroupNormalization> {
+
+    /** Statistics of the last forward pass, per (example, group), and the input they belong to. */
+    private transient double[] mean;
+    private transient double[] rstd;
+    private transient INDArray cachedFor;
 
     public GroupNormalizationLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -44,66 +52,60 @@ public class GroupNormalizationLayer extends BaseLayer<GroupNormalization> {
     public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
         assertInputSet(false);
         INDArray x = checkedInput();
-        NormalizationMath.Standardized s = normalize(x);
         INDArray y = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, x.shape(), 'c');
-        affine(s.normalized(), y);
-        return layerConf().getActivationFn().getActivation(y, training);
+        forward(x, y);
+        return y;
     }
 
     @Override
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
         assertInputSet(true);
         INDArray x = checkedInput();
-        long n = x.size(0);
-        long c = x.size(1);
-        long hw = x.size(2) * x.size(3);
-        NormalizationMath.Standardized s = normalize(x);
-
-        // dL/d(pre-activation); the activation's backprop consumes its input buffer.
-        INDArray preAct = x.ulike();
-        affine(s.normalized(), preAct);
-        INDArray delta = layerConf().getActivationFn()
-                .backprop(preAct, epsilon.castTo(dataType).dup('c')).getFirst();
-
-        INDArray delta3 = delta.reshape('c', n, c, hw);
-        INDArray xhat3 = s.normalized().reshape('c', n, c, hw);
+        if (cachedFor != input || mean == null) {
+            // Statistics of this input were not kept by a forward pass: recompute them.
+            forward(x, Nd4j.createUninitialized(dataType, x.shape(), 'c'));
+        }
+        INDArray dy = epsilon.castTo(dataType);
+        if (!FusedKernels.direct(dy)) {
+            dy = dy.dup('c');
+        }
+        INDArray dx = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, x.shape(), 'c');
         INDArray dGamma = gradientViews.get(GroupNormParamInitializer.GAMMA);
         INDArray dBeta = gradientViews.get(GroupNormParamInitializer.BETA);
-        delta3.mul(xhat3).sum(dGamma, 0, 2);
-        delta3.sum(dBeta, 0, 2);
-
-        // dL/dxhat = delta * gamma, then through the standardization per (example, group).
-        INDArray dxhat = delta3.ulike();
-        Broadcast.mul(delta3, getParam(GroupNormParamInitializer.GAMMA), dxhat, 1);
-        INDArray dx = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, x.shape(), 'c');
-        int groups = layerConf().getGroups();
-        INDArray dxGrouped = dx.reshape('c', n, groups, c / groups * hw);
-        NormalizationMath.standardizeBackward(s.normalized(), s.rstd(),
-                dxhat.reshape('c', n, groups, c / groups * hw), dxGrouped);
-
+        FusedKernels.groupNormBackward(FusedKernels.buf(x), FusedKernels.buf(dy),
+                FusedKernels.buf(getParam(GroupNormParamInitializer.GAMMA)), FusedKernels.buf(getParam(GroupNormParamInitializer.BETA)),
+                (int) x.size(0), (int) x.size(1), (int) (x.size(2) * x.size(3)), layerConf().getGroups(), relu(),
+                mean, rstd, FusedKernels.buf(dx), FusedKernels.buf(dGamma), FusedKernels.buf(dBeta));
+        cachedFor = null;
         Gradient g = new DefaultGradient();
         g.setGradientFor(GroupNormParamInitializer.GAMMA, dGamma);
         g.setGradientFor(GroupNormParamInitializer.BETA, dBeta);
         return new Pair<>(g, dx);
     }
 
-    /** Standardizes per (example, group); the result's normalized array is [N, G, C/G*H*W]. */
-    private NormalizationMath.Standardized normalize(INDArray x) {
+    /** y = act(GroupNorm(x)); keeps the per-(example, group) statistics for the backward pass. */
+    private void forward(INDArray x, INDArray y) {
+        int n = (int) x.size(0);
         int groups = layerConf().getGroups();
-        long n = x.size(0);
-        INDArray grouped = x.reshape('c', n, groups, x.length() / (n * groups));
-        return NormalizationMath.standardize(grouped, layerConf().getEpsilon());
+        if (mean == null || mean.length != n * groups) {
+            mean = new double[n * groups];
+            rstd = new double[n * groups];
+        }
+        FusedKernels.groupNormForward(FusedKernels.buf(x), FusedKernels.buf(y),
+                FusedKernels.buf(getParam(GroupNormParamInitializer.GAMMA)), FusedKernels.buf(getParam(GroupNormParamInitializer.BETA)),
+                n, (int) x.size(1), (int) (x.size(2) * x.size(3)), groups, layerConf().getEpsilon(), relu(), mean, rstd);
+        cachedFor = input;
     }
 
-    /** out = gamma * xhat + beta per channel; {@code out} has the input's NCHW shape. */
-    private void affine(INDArray xhatGrouped, INDArray out) {
-        long n = out.size(0);
-        long c = out.size(1);
-        long hw = out.size(2) * out.size(3);
-        INDArray xhat3 = xhatGrouped.reshape('c', n, c, hw);
-        INDArray out3 = out.reshape('c', n, c, hw);
-        Broadcast.mul(xhat3, getParam(GroupNormParamInitializer.GAMMA), out3, 1);
-        Broadcast.add(out3, getParam(GroupNormParamInitializer.BETA), out3, 1);
+    private boolean relu() {
+        IActivation a = layerConf().getActivationFn();
+        if (a instanceof ActivationReLU) {
+            return true;
+        }
+        if (a instanceof ActivationIdentity) {
+            return false;
+        }
+        throw new IllegalStateException("GroupNormalization supports identity or ReLU, got " + a);
     }
 
     private INDArray checkedInput() {
@@ -113,6 +115,6 @@ public class GroupNormalizationLayer extends BaseLayer<GroupNormalization> {
             throw new DL4JInvalidInputException("expected input [N, " + c + ", H, W], got "
                     + Arrays.toString(x.shape()) + " in " + layerId());
         }
-        return x.isView() || x.ordering() != 'c' ? x.dup('c') : x;
+        return FusedKernels.direct(x) ? x : x.dup('c');
     }
 }

@@ -13,16 +13,23 @@ import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Weight-standardized convolution on libnd4j's {@code conv2d} / {@code conv2d_bp} ops (oneDNN on CPU,
- * cuDNN on GPU where the backend has them). The standardized kernel is recomputed in backprop rather than
- * cached, which costs one pass over the kernel and keeps no state between forward and backward.
+ * cuDNN on GPU where the backend has them). The kernel is standardized once per step by a fused loop
+ * ({@link FusedKernels}) into a buffer that lives outside workspaces; backprop reuses it and its 1/std.
  */
 public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
+
+    /** Standardized kernel of the last forward pass (outside workspaces, reused), and its 1/std per output. */
+    private transient INDArray standardized;
+    private transient double[] rstd;
+    private transient INDArray standardizedFrom;
+    private transient INDArray standardizedGrad;
 
     public StandardizedConv2DLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -43,11 +50,11 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         assertInputSet(false);
         INDArray x = checkedInput();
         INDArray w = getParamWithNoise(ConvolutionParamInitializer.WEIGHT_KEY, training, workspaceMgr);
-        NormalizationMath.Standardized ws = standardize(w);
+        INDArray wHat = standardize(w);
         int[] out = outputSize(x);
         INDArray y = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType,
                 new long[] {x.size(0), w.size(0), out[0], out[1]}, 'c');
-        Nd4j.exec(convOp("conv2d").addInputs(x, ws.normalized().reshape(w.shape())).addOutputs(y).build());
+        Nd4j.exec(convOp("conv2d").addInputs(x, wHat).addOutputs(y).build());
         return y;
     }
 
@@ -59,16 +66,17 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         if (epsilon.dataType() != dataType) {
             epsilon = epsilon.castTo(dataType);
         }
-        NormalizationMath.Standardized ws = standardize(w);
+        // The forward pass of this step standardized these very weights: reuse it unless they changed.
+        INDArray wHat = standardizedFrom == w && standardized != null ? standardized : standardize(w);
         INDArray dx = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, x.shape(), 'c');
-        INDArray dwHat = Nd4j.createUninitialized(dataType, w.shape(), 'c');
-        Nd4j.exec(convOp("conv2d_bp").addInputs(x, ws.normalized().reshape(w.shape()), epsilon)
-                .addOutputs(dx, dwHat).build());
+        INDArray dwHat = kernelGradientBuffer(w);
+        Nd4j.exec(convOp("conv2d_bp").addInputs(x, wHat, epsilon).addOutputs(dx, dwHat).build());
 
         INDArray gradView = gradientViews.get(ConvolutionParamInitializer.WEIGHT_KEY);
-        INDArray grad2d = gradView.reshape('c', w.size(0), w.length() / w.size(0));
-        NormalizationMath.standardizeBackward(ws.normalized(), ws.rstd(),
-                dwHat.reshape('c', grad2d.shape()), grad2d);
+        int rows = (int) w.size(0);
+        FusedKernels.standardizeRowsBackward(FusedKernels.buf(wHat), rstd, FusedKernels.buf(dwHat),
+                FusedKernels.buf(gradView), rows, (int) (w.length() / rows));
+        standardizedFrom = null;
 
         Gradient g = new DefaultGradient();
         g.setGradientFor(ConvolutionParamInitializer.WEIGHT_KEY, gradView, 'c');
@@ -76,9 +84,34 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         return new Pair<>(g, backpropDropOutIfPresent(dx));
     }
 
-    private NormalizationMath.Standardized standardize(INDArray w) {
-        INDArray w2 = w.reshape('c', w.size(0), w.length() / w.size(0));
-        return NormalizationMath.standardize(w2, layerConf().getWsEpsilon());
+    /** Gradient with respect to the standardized kernel: a buffer kept outside workspaces, reused. */
+    private INDArray kernelGradientBuffer(INDArray w) {
+        if (standardizedGrad == null || !java.util.Arrays.equals(standardizedGrad.shape(), w.shape())
+                || standardizedGrad.dataType() != w.dataType()) {
+            try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+                standardizedGrad = Nd4j.createUninitialized(w.dataType(), w.shape(), 'c');
+            }
+        }
+        return standardizedGrad;
+    }
+
+    /** The standardized kernel in a buffer kept outside workspaces and reused across steps. */
+    private INDArray standardize(INDArray w) {
+        if (standardized == null || !java.util.Arrays.equals(standardized.shape(), w.shape())
+                || standardized.dataType() != w.dataType()) {
+            try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+                standardized = Nd4j.createUninitialized(w.dataType(), w.shape(), 'c');
+            }
+        }
+        int rows = (int) w.size(0);
+        if (rstd == null || rstd.length != rows) {
+            rstd = new double[rows];
+        }
+        INDArray src = FusedKernels.direct(w) ? w : w.dup('c');
+        FusedKernels.standardizeRows(FusedKernels.buf(src), FusedKernels.buf(standardized), rows,
+                (int) (w.length() / rows), layerConf().getWsEpsilon(), rstd);
+        standardizedFrom = w;
+        return standardized;
     }
 
     private DynamicCustomOp.DynamicCustomOpsBuilder convOp(String name) {

@@ -1,0 +1,91 @@
+package io.bitspark.model.layers;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The float path of the fused kernels (raw addresses) computes what the double path computes (the path the
+ * finite-difference gradient checks verify), on the same random data, including arrays at an offset
+ * inside a larger buffer as parameter views are.
+ */
+class FusedKernelsTest {
+
+    static INDArray viewAtOffset(INDArray a) {
+        INDArray big = Nd4j.create(a.dataType(), a.length() + 37);
+        INDArray v = big.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(37, 37 + a.length())).reshape(a.shape());
+        v.assign(a);
+        return v;
+    }
+
+    static double rel(INDArray f, INDArray d) {
+        double diff = f.castTo(DataType.DOUBLE).sub(d).amaxNumber().doubleValue();
+        return diff / Math.max(1e-12, d.amaxNumber().doubleValue());
+    }
+
+    @Test
+    void groupNormFloatMatchesDouble() {
+        int n = 3, c = 12, hw = 35, g = 4;
+        INDArray xd = GradientChecks.gaussian(1, n, c, 5, 7).muli(3).addi(1);
+        INDArray dyd = GradientChecks.gaussian(2, n, c, 5, 7);
+        INDArray gammaD = GradientChecks.gaussian(3, c).muli(0.5).addi(1);
+        INDArray betaD = GradientChecks.gaussian(4, c).muli(0.3);
+        double[][] out = new double[2][];
+        INDArray[] y = new INDArray[2];
+        INDArray[] dx = new INDArray[2];
+        INDArray[] dGamma = new INDArray[2];
+        INDArray[] dBeta = new INDArray[2];
+        for (int k = 0; k < 2; k++) {
+            DataType t = k == 0 ? DataType.FLOAT : DataType.DOUBLE;
+            INDArray x = viewAtOffset(xd.castTo(t));
+            INDArray dy = dyd.castTo(t);
+            INDArray gamma = viewAtOffset(gammaD.castTo(t));
+            INDArray beta = viewAtOffset(betaD.castTo(t));
+            y[k] = Nd4j.create(t, x.shape());
+            dx[k] = Nd4j.create(t, x.shape());
+            dGamma[k] = viewAtOffset(Nd4j.create(t, c));
+            dBeta[k] = viewAtOffset(Nd4j.create(t, c));
+            double[] mean = new double[n * g];
+            double[] rstd = new double[n * g];
+            FusedKernels.groupNormForward(FusedKernels.buf(x), FusedKernels.buf(y[k]), FusedKernels.buf(gamma),
+                    FusedKernels.buf(beta), n, c, hw, g, 1e-5, true, mean, rstd);
+            FusedKernels.groupNormBackward(FusedKernels.buf(x), FusedKernels.buf(dy), FusedKernels.buf(gamma),
+                    FusedKernels.buf(beta), n, c, hw, g, true, mean, rstd, FusedKernels.buf(dx[k]),
+                    FusedKernels.buf(dGamma[k]), FusedKernels.buf(dBeta[k]));
+            out[k] = mean;
+        }
+        assertTrue(rel(y[0], y[1]) < 1e-6, "forward " + rel(y[0], y[1]));
+        assertTrue(rel(dx[0], dx[1]) < 1e-5, "dx " + rel(dx[0], dx[1]));
+        assertTrue(rel(dGamma[0], dGamma[1]) < 1e-5, "dgamma " + rel(dGamma[0], dGamma[1]));
+        assertTrue(rel(dBeta[0], dBeta[1]) < 1e-5, "dbeta " + rel(dBeta[0], dBeta[1]));
+        assertTrue(y[1].amaxNumber().doubleValue() > 0.5 && y[1].minNumber().doubleValue() == 0.0, "relu applied");
+    }
+
+    @Test
+    void weightStandardizationFloatMatchesDouble() {
+        int rows = 6, k = 45;
+        INDArray wd = GradientChecks.gaussian(5, rows, k).muli(2).addi(0.7);
+        INDArray gd = GradientChecks.gaussian(6, rows, k);
+        INDArray[] std = new INDArray[2];
+        INDArray[] dw = new INDArray[2];
+        for (int j = 0; j < 2; j++) {
+            DataType t = j == 0 ? DataType.FLOAT : DataType.DOUBLE;
+            INDArray w = viewAtOffset(wd.castTo(t));
+            std[j] = Nd4j.create(t, rows, k);
+            dw[j] = viewAtOffset(Nd4j.create(t, rows, k));
+            double[] rstd = new double[rows];
+            FusedKernels.standardizeRows(FusedKernels.buf(w), FusedKernels.buf(std[j]), rows, k, 1e-10, rstd);
+            FusedKernels.standardizeRowsBackward(FusedKernels.buf(std[j]), rstd, FusedKernels.buf(gd.castTo(t)),
+                    FusedKernels.buf(dw[j]), rows, k);
+        }
+        assertTrue(rel(std[0], std[1]) < 1e-6, "forward " + rel(std[0], std[1]));
+        assertTrue(rel(dw[0], dw[1]) < 1e-5, "backward " + rel(dw[0], dw[1]));
+        // Standardized rows have mean 0 and variance 1.
+        INDArray s = std[1];
+        assertTrue(s.mean(1).amaxNumber().doubleValue() < 1e-12);
+        assertTrue(Math.abs(s.var(false, 1).getDouble(0) - 1) < 1e-9);
+    }
+}
