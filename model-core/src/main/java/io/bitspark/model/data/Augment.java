@@ -74,6 +74,23 @@ public final class Augment {
         ImageTensors.toChw(view, out, offset);
     }
 
+    /**
+     * BiT-HyperRule training view: resize the whole image to {@code resize x resize}, take a random
+     * {@code crop x crop} window, flip horizontally with probability 1/2.
+     */
+    public static void hyperRuleTrain(byte[] jpeg, int resize, int crop, Random rng, float[] out, int offset) throws IOException {
+        BufferedImage img = ImageTensors.resize(decode(jpeg), resize, resize);
+        int x = rng.nextInt(resize - crop + 1);
+        int y = rng.nextInt(resize - crop + 1);
+        BufferedImage view = img.getSubimage(x, y, crop, crop);
+        if (rng.nextBoolean()) {
+            view = mirror(view);
+        } else {
+            view = ImageTensors.resize(view, crop, crop);
+        }
+        ImageTensors.toChw(view, out, offset);
+    }
+
     /** Evaluation view: the whole image resized to the resolution. */
     public static void eval(byte[] jpeg, Config c, float[] out, int offset) throws IOException {
         ImageTensors.toChw(ImageTensors.resize(decode(jpeg), c.resolution(), c.resolution()), out, offset);
