@@ -5,6 +5,8 @@ import java.io.PrintWriter;
 import io.bitspark.jobs.cli.BenchCommand;
 import io.bitspark.jobs.cli.ExportCommand;
 import io.bitspark.jobs.cli.FashionMnistCommand;
+import io.bitspark.jobs.cli.FewshotCommand;
+import io.bitspark.jobs.cli.FinetuneCommand;
 import io.bitspark.jobs.cli.PrepareCommand;
 import io.bitspark.jobs.cli.PretrainCommand;
 import io.bitspark.jobs.cli.InfoCommand;
@@ -22,7 +24,7 @@ import picocli.CommandLine.Command;
 @Command(name = "bit", mixinStandardHelpOptions = true, versionProvider = VersionInfo.class,
         description = "Big Transfer (BiT) ResNet-v2 pre-training, transfer and evaluation on Apache Spark.",
         subcommands = {PrepareCommand.class, PretrainCommand.class, FashionMnistCommand.class, ModelCommand.class, InfoCommand.class,
-                PredictCommand.class, ExportCommand.class,
+                PredictCommand.class, ExportCommand.class, FinetuneCommand.class, FewshotCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class})
 public final class BitMain implements Runnable {
 

@@ -20,7 +20,9 @@ import io.bitspark.model.checkpoint.BitNpz;
 
 /**
  * The commands a user runs, on real images: Fashion-MNIST (6 classes) from the Debian package -> prepare ->
- * pretrain with the local preset -> export .npz. The holdout top-1 must be well above chance (1/6).
+ * pretrain with the local preset -> export .npz -> few-shot transfer to the 4 other classes. The holdout top-1
+ * must be well above chance (1/6), and the pre-trained network must beat random initialisation at 1, 5 and
+ * 10 shots (medians over 3 seeds), by fine-tuning and by linear probe: the BiT effect.
  */
 class FashionMnistPretrainTest {
 
@@ -65,5 +67,53 @@ class FashionMnistPretrainTest {
         assertEquals(6, back.spec().numClasses());
         Run npzInfo = ModelCommandTest.bit("info", tmp.resolve("model.npz").toString());
         assertTrue(npzInfo.out().contains("architecture: tiny") && npzInfo.out().contains("kind: export"), npzInfo.out());
+
+        // Few-shot transfer to the 4 classes pre-training never saw, evaluated on the test split.
+        assertEquals(0, ModelCommandTest.bit("fashion-mnist", "--output", tmp.resolve("fm4").toString(), "--split", "train,test",
+                "--classes", "6-9", "--per-class", "60").code());
+        assertEquals(0, ModelCommandTest.bit("prepare", "--input", tmp.resolve("fm4/train").toString(), "--format", "imagefolder",
+                "--output", tmp.resolve("ds4").toString(), "--holdout", "0").code());
+        assertEquals(0, ModelCommandTest.bit("prepare", "--input", tmp.resolve("fm4/test").toString(), "--format", "imagefolder",
+                "--output", tmp.resolve("test4").toString(), "--holdout", "0").code());
+        Run fs = ModelCommandTest.bit("fewshot", "--checkpoint", tmp.resolve("model.npz").toString(), "--data",
+                tmp.resolve("ds4").toString(), "--eval-data", tmp.resolve("test4").toString(), "--eval-max", "200",
+                "--shots", "1,5,10", "--seeds", "3", "--compare-random", "--steps", "30", "--batch", "32",
+                "--resize", "40", "--crop", "32", "--output", tmp.resolve("fewshot").toString());
+        assertEquals(0, fs.code(), fs.err());
+        List<Map<String, Object>> rows = new ObjectMapper().readValue(tmp.resolve("fewshot/fewshot.json").toFile(),
+                new com.fasterxml.jackson.core.type.TypeReference<List<Map<String, Object>>>() {});
+        assertEquals(18, rows.size());
+        for (int k : new int[] {1, 5, 10}) {
+            for (String metric : new String[] {"fineTuneTop1", "probeTop1"}) {
+                double pretrained = median(rows, "pretrained", k, metric);
+                double rnd = median(rows, "random", k, metric);
+                assertTrue(pretrained > rnd, metric + " at " + k + " shots: pre-trained " + pretrained + " vs random " + rnd + "\n" + fs.out());
+            }
+        }
+    }
+
+    /** An official-layout .npz (no provenance beside it) fine-tunes with the HyperRule, no conversion step. */
+    @Test
+    void anOfficialNpzFineTunesWithoutConversion(@TempDir Path tmp) throws Exception {
+        Path npz = io.bitspark.model.checkpoint.FormulaWeights.write(io.bitspark.model.arch.ResNetV2Presets.get("tiny"),
+                tmp.resolve("BiT-tiny.npz"));
+        assertEquals(0, ModelCommandTest.bit("fashion-mnist", "--output", tmp.resolve("fm").toString(), "--split", "train",
+                "--classes", "6-9", "--per-class", "30").code());
+        assertEquals(0, ModelCommandTest.bit("prepare", "--input", tmp.resolve("fm/train").toString(), "--format", "imagefolder",
+                "--output", tmp.resolve("ds").toString(), "--holdout", "0.2").code());
+        Run ft = ModelCommandTest.bit("finetune", "--checkpoint", npz.toString(), "--groups", "4", "--data",
+                tmp.resolve("ds").toString(), "--steps", "20", "--batch", "16", "--micro-batch", "8", "--resize", "40",
+                "--crop", "32", "--output", tmp.resolve("ft").toString());
+        assertEquals(0, ft.code(), ft.err());
+        assertTrue(ft.out().contains("for 20 steps: eval top-1"), ft.out());
+        Run info = ModelCommandTest.bit("info", tmp.resolve("ft").toString());
+        assertTrue(info.out().contains("kind: finetune") && info.out().contains("4 classes")
+                && info.out().contains("made from: ") && info.out().contains("BiT-tiny.npz"), info.out());
+    }
+
+    static double median(List<Map<String, Object>> rows, String init, int k, String metric) {
+        double[] v = rows.stream().filter(r -> init.equals(r.get("init")) && ((Number) r.get("shots")).intValue() == k)
+                .mapToDouble(r -> ((Number) r.get(metric)).doubleValue()).sorted().toArray();
+        return v[v.length / 2];
     }
 }

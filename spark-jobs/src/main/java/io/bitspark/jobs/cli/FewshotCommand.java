@@ -1,0 +1,83 @@
+package io.bitspark.jobs.cli;
+
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import io.bitspark.jobs.io.ModelLoader;
+import io.bitspark.jobs.io.Stores;
+import io.bitspark.jobs.transfer.FewShot;
+import io.bitspark.jobs.transfer.InMemoryDataset;
+import io.bitspark.model.checkpoint.ArtifactStore;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code bit fewshot}: k-shot transfer by fine-tuning and by linear probe, over seeds. */
+@Command(name = "fewshot", mixinStandardHelpOptions = true,
+        description = "Few-shot transfer: for each k and seed, k images per class; HyperRule fine-tuning and a ridge "
+                + "linear probe on frozen pre-logits, evaluated on the evaluation set; a table of medians and ranges.")
+public final class FewshotCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    CheckpointOptions source;
+
+    @Option(names = "--data", required = true, paramLabel = "URI", description = "Prepared data set to draw the shots from (train split).")
+    String data;
+
+    @Option(names = "--eval-data", paramLabel = "URI", description = "Prepared evaluation set (default: --data's holdout split).")
+    String evalData;
+
+    @Option(names = "--eval-max", defaultValue = "0", description = "Evaluate on at most this many images; 0 for all (default: ${DEFAULT-VALUE}).")
+    int evalMax;
+
+    @Option(names = "--shots", defaultValue = "1,5,10,25", split = ",", description = "Images per class (default: ${DEFAULT-VALUE}).")
+    int[] shots;
+
+    @Option(names = "--seeds", defaultValue = "3", description = "Draws per k (default: ${DEFAULT-VALUE}).")
+    int seeds;
+
+    @Option(names = "--compare-random", description = "Also run everything from a randomly initialised network.")
+    boolean compareRandom;
+
+    @Option(names = "--output", required = true, paramLabel = "URI", description = "Directory for fewshot.json and fewshot.md.")
+    String output;
+
+    @Mixin
+    TransferOptions transfer;
+
+    @Override
+    public Integer call() throws Exception {
+        ModelLoader.Loaded m = ModelLoader.load(source.checkpoint, source.importOptions(), false);
+        var conf = Stores.hadoopConfiguration();
+        InMemoryDataset train = InMemoryDataset.load(data, "train", conf);
+        InMemoryDataset eval = (evalData == null ? InMemoryDataset.load(data, "holdout", conf)
+                : InMemoryDataset.load(evalData, "train", conf)).firstN(evalMax);
+        List<FewShot.Row> rows = FewShot.run(m.net(), m.spec(), train, eval, shots, seeds, transfer.seed, compareRandom,
+                size -> transfer.settings(size, train.medianWidth(), train.medianHeight()));
+        String table = FewShot.table(rows);
+        ArtifactStore out = Stores.directory(output);
+        try (OutputStream os = out.create("fewshot.json")) {
+            os.write(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(rows));
+        }
+        try (OutputStream os = out.create("fewshot.md")) {
+            os.write(("Few-shot transfer of " + m.source() + " to " + data + " (" + train.classes() + " classes), evaluated on "
+                    + eval.size() + " images\n\n" + table).getBytes(StandardCharsets.UTF_8));
+        }
+        PrintWriter w = spec.commandLine().getOut();
+        w.print(table);
+        w.printf(Locale.ROOT, "results in %s%n", out.uri("fewshot.md"));
+        w.flush();
+        return 0;
+    }
+}

@@ -1,0 +1,77 @@
+package io.bitspark.jobs.cli;
+
+import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+
+import io.bitspark.jobs.io.ModelLoader;
+import io.bitspark.jobs.io.Stores;
+import io.bitspark.jobs.transfer.FineTuneSettings;
+import io.bitspark.jobs.transfer.FineTuner;
+import io.bitspark.jobs.transfer.InMemoryDataset;
+import io.bitspark.model.arch.LossKind;
+import io.bitspark.model.checkpoint.ProjectCheckpoint;
+import io.bitspark.model.checkpoint.Provenance;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code bit finetune}: transfer a checkpoint to a prepared data set with the BiT-HyperRule (one process). */
+@Command(name = "finetune", mixinStandardHelpOptions = true,
+        description = "Fine-tune a checkpoint (ours or an official BiT .npz) on a prepared data set with the BiT-HyperRule: "
+                + "new zero head, SGD momentum, lr 0.003 with warmup and /10 steps, batch 512 (micro-batched), MixUp "
+                + "from 20k examples, no weight decay. Runs in this process.")
+public final class FinetuneCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    CheckpointOptions source;
+
+    @Option(names = "--data", required = true, paramLabel = "URI", description = "Prepared data set; its train split is used.")
+    String data;
+
+    @Option(names = "--eval-data", paramLabel = "URI", description = "Prepared data set to evaluate on (default: --data's holdout split).")
+    String evalData;
+
+    @Option(names = "--eval-max", defaultValue = "0", description = "Evaluate on at most this many images; 0 for all (default: ${DEFAULT-VALUE}).")
+    int evalMax;
+
+    @Option(names = "--output", required = true, paramLabel = "URI", description = "Where the fine-tuned checkpoint goes.")
+    String output;
+
+    @Mixin
+    TransferOptions transfer;
+
+    @Override
+    public Integer call() throws Exception {
+        ModelLoader.Loaded m = ModelLoader.load(source.checkpoint, source.importOptions(), false);
+        var conf = Stores.hadoopConfiguration();
+        InMemoryDataset train = InMemoryDataset.load(data, "train", conf);
+        InMemoryDataset eval = (evalData == null ? InMemoryDataset.load(data, "holdout", conf)
+                : InMemoryDataset.load(evalData, "train", conf)).firstN(evalMax);
+        FineTuneSettings s = transfer.settings(train.size(), train.medianWidth(), train.medianHeight());
+        LossKind loss = train.multiLabel() ? LossKind.SIGMOID_CROSS_ENTROPY : LossKind.SOFTMAX_CROSS_ENTROPY;
+        ComputationGraph net = FineTuner.transferNet(m.net(), m.spec(), train.classes(), s, loss);
+        FineTuner.Result r = FineTuner.fineTune(net, train, eval, s, loss);
+        Map<String, Object> config = new LinkedHashMap<>(s.asMap());
+        config.put("source", m.source());
+        config.put("eval_top1", r.top1());
+        config.put("eval_top5", r.top5());
+        Provenance p = Provenance.create("finetune", m.spec().withClasses(train.classes()), config, s.seed(), r.steps(), 0,
+                train.manifestHash(), train.classNames(), m.source());
+        Stores.Location out = Stores.locate(output);
+        ProjectCheckpoint.write(out.store(), out.name(), net, p, true);
+        PrintWriter w = spec.commandLine().getOut();
+        w.printf(Locale.ROOT, "fine-tuned %s on %d images (%d classes) for %d steps: eval top-1 %.4f, top-5 %.4f on %d images; checkpoint %s%n",
+                m.source(), train.size(), train.classes(), r.steps(), r.top1(), r.top5(), eval.size(), out.uri());
+        w.flush();
+        return 0;
+    }
+}

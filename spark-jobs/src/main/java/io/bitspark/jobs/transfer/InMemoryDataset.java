@@ -1,0 +1,103 @@
+package io.bitspark.jobs.transfer;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import org.apache.hadoop.conf.Configuration;
+
+import io.bitspark.data.manifest.DatasetManifest;
+import io.bitspark.data.shards.ShardReader;
+import io.bitspark.jobs.io.Stores;
+import io.bitspark.model.checkpoint.ArtifactStore;
+
+/**
+ * One split of a prepared data set held in memory as stored JPEGs: the few-shot and small transfer sets
+ * that one process fine-tunes on. Decoding happens per step, so memory is the compressed size.
+ */
+public record InMemoryDataset(List<ShardReader.Example> rows, List<String> classNames, boolean multiLabel,
+                              String manifestHash, int medianWidth, int medianHeight) {
+
+    public int classes() {
+        return classNames.size();
+    }
+
+    public int size() {
+        return rows.size();
+    }
+
+    /** Loads {@code split} ("train" or "holdout") of the data set at {@code uri}. */
+    public static InMemoryDataset load(String uri, String split, Configuration conf) throws IOException {
+        ArtifactStore store = Stores.directory(uri);
+        if (!store.exists(DatasetManifest.FILE)) {
+            throw new IllegalArgumentException(store.uri(DatasetManifest.FILE) + " not found: prepare the data set first (bit prepare)");
+        }
+        byte[] bytes;
+        try (InputStream in = store.open(DatasetManifest.FILE)) {
+            bytes = in.readAllBytes();
+        }
+        DatasetManifest m = DatasetManifest.read(new ByteArrayInputStream(bytes), store.uri(DatasetManifest.FILE));
+        List<DatasetManifest.Shard> shards = switch (split) {
+            case "train" -> m.train();
+            case "holdout" -> m.holdout();
+            default -> throw new IllegalArgumentException("split must be train or holdout, got " + split);
+        };
+        List<ShardReader.Example> rows = new ArrayList<>();
+        for (DatasetManifest.Shard s : shards) {
+            rows.addAll(ShardReader.read(conf, store.uri(s.path()), 0, (int) s.rows()));
+        }
+        if (rows.isEmpty()) {
+            throw new IllegalArgumentException(uri + ": the " + split + " split is empty");
+        }
+        int[] size = medianSize(rows);
+        return new InMemoryDataset(rows, m.classNames(), m.multiLabel(), DatasetManifest.hash(bytes), size[0], size[1]);
+    }
+
+    /** Median stored image size of up to 100 rows, for the HyperRule's resolution rule. */
+    static int[] medianSize(List<ShardReader.Example> rows) throws IOException {
+        List<Integer> w = new ArrayList<>();
+        List<Integer> h = new ArrayList<>();
+        for (int i = 0; i < Math.min(100, rows.size()); i++) {
+            java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(new ByteArrayInputStream(rows.get(i).jpeg()));
+            if (img != null) {
+                w.add(img.getWidth());
+                h.add(img.getHeight());
+            }
+        }
+        w.sort(Integer::compare);
+        h.sort(Integer::compare);
+        return new int[] {w.get(w.size() / 2), h.get(h.size() / 2)};
+    }
+
+    /** {@code k} examples of every class, drawn with {@code seed}; a class with fewer is an error naming it. */
+    public InMemoryDataset sample(int k, long seed) {
+        List<List<ShardReader.Example>> byClass = new ArrayList<>();
+        for (int c = 0; c < classes(); c++) {
+            byClass.add(new ArrayList<>());
+        }
+        for (ShardReader.Example e : rows) {
+            if (e.labels().length > 0) {
+                byClass.get(e.labels()[0]).add(e);
+            }
+        }
+        Random rng = new Random(seed);
+        List<ShardReader.Example> out = new ArrayList<>();
+        for (int c = 0; c < classes(); c++) {
+            List<ShardReader.Example> pool = new ArrayList<>(byClass.get(c));
+            if (pool.size() < k) {
+                throw new IllegalArgumentException("class '" + classNames.get(c) + "' has " + pool.size() + " examples, fewer than " + k + " shots");
+            }
+            java.util.Collections.shuffle(pool, rng);
+            out.addAll(pool.subList(0, k));
+        }
+        return new InMemoryDataset(out, classNames, multiLabel, manifestHash, medianWidth, medianHeight);
+    }
+
+    public InMemoryDataset firstN(int n) {
+        return n <= 0 || n >= rows.size() ? this
+                : new InMemoryDataset(rows.subList(0, n), classNames, multiLabel, manifestHash, medianWidth, medianHeight);
+    }
+}
