@@ -3,12 +3,14 @@ package io.bitspark.jobs;
 import java.io.PrintWriter;
 
 import io.bitspark.jobs.cli.BenchCommand;
+import io.bitspark.jobs.cli.EvaluateCommand;
 import io.bitspark.jobs.cli.ExportCommand;
 import io.bitspark.jobs.cli.FashionMnistCommand;
 import io.bitspark.jobs.cli.FewshotCommand;
 import io.bitspark.jobs.cli.FinetuneCommand;
 import io.bitspark.jobs.cli.PrepareCommand;
 import io.bitspark.jobs.cli.PretrainCommand;
+import io.bitspark.jobs.cli.ReportCommand;
 import io.bitspark.jobs.cli.InfoCommand;
 import io.bitspark.jobs.cli.ModelCommand;
 import io.bitspark.jobs.cli.PredictCommand;
@@ -24,7 +26,8 @@ import picocli.CommandLine.Command;
 @Command(name = "bit", mixinStandardHelpOptions = true, versionProvider = VersionInfo.class,
         description = "Big Transfer (BiT) ResNet-v2 pre-training, transfer and evaluation on Apache Spark.",
         subcommands = {PrepareCommand.class, PretrainCommand.class, FashionMnistCommand.class, ModelCommand.class, InfoCommand.class,
-                PredictCommand.class, ExportCommand.class, FinetuneCommand.class, FewshotCommand.class,
+                PredictCommand.class, ExportCommand.class, FinetuneCommand.class, FewshotCommand.class, EvaluateCommand.class,
+                ReportCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class})
 public final class BitMain implements Runnable {
 

@@ -60,6 +60,11 @@ class FashionMnistPretrainTest {
         try (var s = Files.list(tmp.resolve("run/checkpoints"))) {
             ckpt = s.sorted().reduce((a, b) -> b).orElseThrow().toString();
         }
+        Run ev = ModelCommandTest.bit("evaluate", "--checkpoint", ckpt, "--data", tmp.resolve("ds").toString(),
+                "--resolution", "32");
+        assertEquals(0, ev.code(), ev.err());
+        assertTrue(ev.out().contains(String.format(java.util.Locale.ROOT, "top1 = %.4f", top1)), ev.out() + " vs " + top1);
+        assertTrue(ev.out().contains("most frequent confusions"), ev.out());
         Run exp = ModelCommandTest.bit("export", "--checkpoint", ckpt, "--format", "npz", "--output",
                 tmp.resolve("model.npz").toString());
         assertEquals(0, exp.code(), exp.err());
@@ -83,6 +88,15 @@ class FashionMnistPretrainTest {
         List<Map<String, Object>> rows = new ObjectMapper().readValue(tmp.resolve("fewshot/fewshot.json").toFile(),
                 new com.fasterxml.jackson.core.type.TypeReference<List<Map<String, Object>>>() {});
         assertEquals(18, rows.size());
+        Files.copy(tmp.resolve("fewshot/fewshot.json"), tmp.resolve("run/fewshot.json"));
+        Run report = ModelCommandTest.bit("report", tmp.resolve("run").toString());
+        assertEquals(0, report.code(), report.err());
+        String html = Files.readString(tmp.resolve("run/report/index.html"));
+        for (String png : new String[] {"loss.png", "lr.png", "throughput.png", "holdout_top1.png", "fewshot.png"}) {
+            assertTrue(html.contains("src=\"" + png + "\""), png + " missing from the page");
+            java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(tmp.resolve("run/report/" + png).toFile());
+            assertTrue(img != null && img.getWidth() == 800, png);
+        }
         for (int k : new int[] {1, 5, 10}) {
             for (String metric : new String[] {"fineTuneTop1", "probeTop1"}) {
                 double pretrained = median(rows, "pretrained", k, metric);
