@@ -3,6 +3,7 @@ package io.bitspark.jobs;
 import java.io.PrintWriter;
 
 import io.bitspark.jobs.cli.BenchCommand;
+import io.bitspark.jobs.cli.DemoCommand;
 import io.bitspark.jobs.cli.EvaluateCommand;
 import io.bitspark.jobs.cli.ExportCommand;
 import io.bitspark.jobs.cli.FashionMnistCommand;
@@ -27,7 +28,7 @@ import picocli.CommandLine.Command;
         description = "Big Transfer (BiT) ResNet-v2 pre-training, transfer and evaluation on Apache Spark.",
         subcommands = {PrepareCommand.class, PretrainCommand.class, FashionMnistCommand.class, ModelCommand.class, InfoCommand.class,
                 PredictCommand.class, ExportCommand.class, FinetuneCommand.class, FewshotCommand.class, EvaluateCommand.class,
-                ReportCommand.class,
+                ReportCommand.class, DemoCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class})
 public final class BitMain implements Runnable {
 
