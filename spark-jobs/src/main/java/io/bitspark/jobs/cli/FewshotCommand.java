@@ -32,14 +32,8 @@ public final class FewshotCommand implements Callable<Integer> {
     @Mixin
     CheckpointOptions source;
 
-    @Option(names = "--data", required = true, paramLabel = "URI", description = "Prepared data set to draw the shots from (train split).")
-    String data;
-
-    @Option(names = "--eval-data", paramLabel = "URI", description = "Prepared evaluation set (default: --data's holdout split).")
-    String evalData;
-
-    @Option(names = "--eval-max", defaultValue = "0", description = "Evaluate on at most this many images; 0 for all (default: ${DEFAULT-VALUE}).")
-    int evalMax;
+    @Mixin
+    TransferDataOptions data;
 
     @Option(names = "--shots", defaultValue = "1,5,10,25", split = ",", description = "Images per class (default: ${DEFAULT-VALUE}).")
     int[] shots;
@@ -59,10 +53,8 @@ public final class FewshotCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ModelLoader.Loaded m = ModelLoader.load(source.checkpoint, source.importOptions(), false);
-        var conf = Stores.hadoopConfiguration();
-        InMemoryDataset train = InMemoryDataset.load(data, "train", conf);
-        InMemoryDataset eval = (evalData == null ? InMemoryDataset.load(data, "holdout", conf)
-                : InMemoryDataset.load(evalData, "train", conf)).firstN(evalMax);
+        InMemoryDataset train = data.train();
+        InMemoryDataset eval = data.eval();
         List<FewShot.Row> rows = FewShot.run(m.net(), m.spec(), train, eval, shots, seeds, transfer.seed, compareRandom,
                 size -> transfer.settings(size, train.medianWidth(), train.medianHeight()));
         String table = FewShot.table(rows);
@@ -71,7 +63,7 @@ public final class FewshotCommand implements Callable<Integer> {
             os.write(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(rows));
         }
         try (OutputStream os = out.create("fewshot.md")) {
-            os.write(("Few-shot transfer of " + m.source() + " to " + data + " (" + train.classes() + " classes), evaluated on "
+            os.write(("Few-shot transfer of " + m.source() + " to " + data.data + " (" + train.classes() + " classes), evaluated on "
                     + eval.size() + " images\n\n" + table).getBytes(StandardCharsets.UTF_8));
         }
         PrintWriter w = spec.commandLine().getOut();

@@ -34,14 +34,8 @@ public final class FinetuneCommand implements Callable<Integer> {
     @Mixin
     CheckpointOptions source;
 
-    @Option(names = "--data", required = true, paramLabel = "URI", description = "Prepared data set; its train split is used.")
-    String data;
-
-    @Option(names = "--eval-data", paramLabel = "URI", description = "Prepared data set to evaluate on (default: --data's holdout split).")
-    String evalData;
-
-    @Option(names = "--eval-max", defaultValue = "0", description = "Evaluate on at most this many images; 0 for all (default: ${DEFAULT-VALUE}).")
-    int evalMax;
+    @Mixin
+    TransferDataOptions data;
 
     @Option(names = "--output", required = true, paramLabel = "URI", description = "Where the fine-tuned checkpoint goes.")
     String output;
@@ -52,10 +46,8 @@ public final class FinetuneCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ModelLoader.Loaded m = ModelLoader.load(source.checkpoint, source.importOptions(), false);
-        var conf = Stores.hadoopConfiguration();
-        InMemoryDataset train = InMemoryDataset.load(data, "train", conf);
-        InMemoryDataset eval = (evalData == null ? InMemoryDataset.load(data, "holdout", conf)
-                : InMemoryDataset.load(evalData, "train", conf)).firstN(evalMax);
+        InMemoryDataset train = data.train();
+        InMemoryDataset eval = data.eval();
         FineTuneSettings s = transfer.settings(train.size(), train.medianWidth(), train.medianHeight());
         LossKind loss = train.multiLabel() ? LossKind.SIGMOID_CROSS_ENTROPY : LossKind.SOFTMAX_CROSS_ENTROPY;
         ComputationGraph net = FineTuner.transferNet(m.net(), m.spec(), train.classes(), s, loss);
