@@ -26,8 +26,10 @@ PRESETS = {
 class StdConv2d(nn.Conv2d):
     def forward(self, x):
         w = self.weight
-        v, m = torch.var_mean(w, dim=[1, 2, 3], keepdim=True, unbiased=False)
-        return F.conv2d(x, (w - m) / torch.sqrt(v + 1e-10), self.bias, self.stride, self.padding)
+        with torch.autograd.profiler.record_function('bit::ws'):
+            v, m = torch.var_mean(w, dim=[1, 2, 3], keepdim=True, unbiased=False)
+            w = (w - m) / torch.sqrt(v + 1e-10)
+        return F.conv2d(x, w, self.bias, self.stride, self.padding)
 
 
 class Unit(nn.Module):
@@ -72,6 +74,15 @@ class ResNetV2(nn.Module):
         return self.head(x.mean(dim=(2, 3), keepdim=True))[:, :, 0, 0]
 
 
+def peak_rss_kib():
+    """VmHWM of this process image; getrusage's maxrss would include a parent's memory across fork+exec."""
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmHWM:'):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def timed(fn, warmup, steps):
     for _ in range(warmup):
         fn()
@@ -93,6 +104,7 @@ def main():
     ap.add_argument('--steps', type=int, default=5)
     ap.add_argument('--threads', type=int, default=None)
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--breakdown', action='store_true', help='also profile one step by kind of work')
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -105,10 +117,20 @@ def main():
     x = torch.rand(a.batch, 3, a.resolution, a.resolution) * 2 - 1
     y = torch.arange(a.batch) % classes
 
+    phases = {'forward': [], 'backward': [], 'update': []}
+
     def train_step():
+        t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
+        loss = F.cross_entropy(model(x), y)
+        t1 = time.perf_counter()
+        loss.backward()
+        t2 = time.perf_counter()
         opt.step()
+        t3 = time.perf_counter()
+        phases['forward'].append(t1 - t0)
+        phases['backward'].append(t2 - t1)
+        phases['update'].append(t3 - t2)
 
     def forward():
         with torch.no_grad():
@@ -117,13 +139,45 @@ def main():
             model.train()
 
     train = timed(train_step, a.warmup, a.steps)
+    ph = {k: statistics.mean(v[a.warmup:]) for k, v in phases.items()}
     fwd = timed(forward, a.warmup, a.steps)
     nparams = sum(p.numel() for p in model.parameters())
     print('torch %s, %d threads, preset %s (%d parameters), %dx%d, batch %d' % (
         torch.__version__, torch.get_num_threads(), a.preset, nparams, a.resolution, a.resolution, a.batch))
     print('train step:   %.3f s median -> %.2f images/s' % (statistics.median(train), a.batch / statistics.median(train)))
     print('forward only: %.3f s median -> %.2f images/s' % (statistics.median(fwd), a.batch / statistics.median(fwd)))
-    print('peak resident memory: %.2f GiB' % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20))
+    print('train step phases, mean s/step: forward %.3f | backward %.3f | update %.3f' % (
+        ph['forward'], ph['backward'], ph['update']))
+    print('peak resident memory: %.2f GiB' % (peak_rss_kib() / 2 ** 20))
+    if a.breakdown:
+        print_breakdown(train_step, forward)
+
+
+def print_breakdown(train_step, forward):
+    """Time by kind of work inside one profiled train step and one forward pass (profiler overhead included)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    def kinds(fn):
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            fn()
+        k = {'conv': 0.0, 'WS': 0.0, 'GN': 0.0}
+        for e in prof.key_averages():
+            n, total, own = e.key, e.cpu_time_total / 1e6, e.self_cpu_time_total / 1e6
+            if n in ('aten::mkldnn_convolution', 'aten::convolution_backward') or n.startswith('aten::thnn_conv'):
+                k['conv'] += own
+            elif n == 'bit::ws':
+                k['WS'] += total
+            elif n in ('aten::native_group_norm', 'aten::native_group_norm_backward'):
+                k['GN'] += own
+            elif n.startswith('autograd::engine::evaluate_function: ') and n.split(': ')[1] in (
+                    'VarMeanBackward0', 'DivBackward0', 'SubBackward0', 'SqrtBackward0'):
+                k['WS'] += total
+        return k
+
+    t = kinds(train_step)
+    f = kinds(forward)
+    print('train step by kind (profiled, s): conv %.3f, WS %.3f, GN %.3f' % (t['conv'], t['WS'], t['GN']))
+    print('forward by kind (profiled, s): conv %.3f, WS %.3f, GN %.3f' % (f['conv'], f['WS'], f['GN']))
 
 
 if __name__ == '__main__':

@@ -2,6 +2,8 @@ package io.bitspark.jobs;
 
 import org.apache.spark.sql.SparkSession;
 
+import io.bitspark.model.runtime.NativeEnvironment;
+
 /**
  * The Spark session of a job. The master and every other setting come from spark-submit or from bin/bit's
  * {@code -Dspark.*} properties; a job never sets the master itself.
@@ -12,10 +14,14 @@ public final class SparkSessions {
 
     public static SparkSession get(String appName) {
         SparkSession.Builder b = SparkSession.builder().appName(appName);
-        // Executors: ND4J's OpenMP threads must not spin between ops (see bin/bit); users may override.
-        if (System.getProperty("spark.executorEnv.OMP_WAIT_POLICY") == null) {
-            b.config("spark.executorEnv.OMP_WAIT_POLICY", "PASSIVE");
-        }
+        // Executors start with the native environment bin/bit gives the driver (OpenMP threads that do not
+        // spin, one malloc arena that keeps oneDNN's buffers mapped); users may override any of them.
+        NativeEnvironment.RECOMMENDED.forEach((k, v) -> {
+            if (System.getProperty("spark.executorEnv." + k) == null) {
+                b.config("spark.executorEnv." + k, v);
+            }
+        });
+        NativeEnvironment.warnIfMissing();
         return b.getOrCreate();
     }
 }

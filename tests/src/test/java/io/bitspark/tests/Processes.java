@@ -42,8 +42,8 @@ final class Processes {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().putAll(env);
         pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+        pb.environment().putAll(io.bitspark.model.runtime.NativeEnvironment.RECOMMENDED);
         pb.environment().put("OMP_NUM_THREADS", "1");
-        pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
         return pb.start();
     }
 

@@ -5,9 +5,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.Objects;
 
+import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -18,6 +22,8 @@ import org.slf4j.LoggerFactory;
 import io.bitspark.model.arch.ModelOptions;
 import io.bitspark.model.arch.ResNetV2Builder;
 import io.bitspark.model.arch.ResNetV2Spec;
+import io.bitspark.model.layers.LayerProfiler;
+import io.bitspark.model.runtime.NativeEnvironment;
 import io.bitspark.model.train.SgdMomentum;
 
 /**
@@ -40,9 +46,12 @@ public final class TrainStepBenchmark {
         }
     }
 
-    /** Timings in seconds per step; images/s are batch / median step time. */
+    /**
+     * Timings in seconds per step; images/s are batch / median step time. The breakdowns are mean seconds
+     * per timed step: phases (forward, backward, update) and, inside them, the custom layers' work.
+     */
     public record Result(Config config, long parameters, double[] trainSeconds, double[] forwardSeconds,
-                         long peakRssBytes, int threads) {
+                         long peakRssBytes, int threads, Breakdown train, Breakdown forward) {
         public double trainImagesPerSecond() {
             return config.batch() / median(trainSeconds);
         }
@@ -60,9 +69,67 @@ public final class TrainStepBenchmark {
         }
     }
 
+    /**
+     * Mean seconds per step. {@code phases}: forward, backward (loss gradient through every layer), update
+     * (updater, weight decay, parameter step), in the order DL4J runs them. {@code layers}: time inside the
+     * custom layers by kind (convolution, weight standardization, GroupNorm); whatever a phase spends
+     * elsewhere (pooling, padding, residual adds, head, loss, workspace bookkeeping) is its "other".
+     */
+    public record Breakdown(Map<String, Double> phases, Map<LayerProfiler.Kind, Double> layers) {
+        public double forwardOther() {
+            return phases.getOrDefault("forward", 0.0) - layers.get(LayerProfiler.Kind.CONV_FORWARD)
+                    - layers.get(LayerProfiler.Kind.WS_FORWARD) - layers.get(LayerProfiler.Kind.GN_FORWARD);
+        }
+
+        public double backwardOther() {
+            return phases.getOrDefault("backward", 0.0) - layers.get(LayerProfiler.Kind.CONV_BACKWARD)
+                    - layers.get(LayerProfiler.Kind.WS_BACKWARD) - layers.get(LayerProfiler.Kind.GN_BACKWARD);
+        }
+    }
+
+    /** Marks phase boundaries of {@code fit} through DL4J's listener callbacks. */
+    private static final class PhaseTimer extends BaseTrainingListener {
+        long forwardNanos;
+        long backwardNanos;
+        long updateNanos;
+        private long last;
+
+        void reset() {
+            forwardNanos = 0;
+            backwardNanos = 0;
+            updateNanos = 0;
+        }
+
+        void begin() {
+            last = System.nanoTime();
+        }
+
+        @Override
+        public void onForwardPass(Model model, Map<String, INDArray> activations) {
+            long now = System.nanoTime();
+            forwardNanos += now - last;
+            last = now;
+        }
+
+        @Override
+        public void onBackwardPass(Model model) {
+            long now = System.nanoTime();
+            backwardNanos += now - last;
+            last = now;
+        }
+
+        @Override
+        public void iterationDone(Model model, int iteration, int epoch) {
+            long now = System.nanoTime();
+            updateNanos += now - last;
+            last = now;
+        }
+    }
+
     private TrainStepBenchmark() {}
 
     public static Result run(Config c) {
+        NativeEnvironment.warnIfMissing();
         Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
         ComputationGraph net = ResNetV2Builder.build(c.spec(), ModelOptions.defaults()
                 .withUpdater(new SgdMomentum(0.003, SgdMomentum.BIT_MOMENTUM))
@@ -77,21 +144,55 @@ public final class TrainStepBenchmark {
         }
         DataSet ds = new DataSet(x, y);
 
-        double[] train = time("train", c, () -> net.fit(ds));
-        double[] fwd = time("forward", c, () -> net.output(false, x));
-        return new Result(c, net.numParams(), train, fwd, peakRss(), Runtime.getRuntime().availableProcessors());
+        PhaseTimer phases = new PhaseTimer();
+        net.setListeners(phases);
+        double[] train = time("train", c, phases::begin, () -> net.fit(ds), phases::reset);
+        Breakdown trainBreakdown = new Breakdown(Map.of(
+                "forward", phases.forwardNanos / 1e9 / c.steps(),
+                "backward", phases.backwardNanos / 1e9 / c.steps(),
+                "update", phases.updateNanos / 1e9 / c.steps()), perStep(c));
+        double[] fwd = time("forward", c, () -> { }, () -> net.output(false, x), () -> { });
+        Breakdown forwardBreakdown = new Breakdown(Map.of("forward", sum(fwd) / c.steps()), perStep(c));
+        LayerProfiler.enable(false);
+        return new Result(c, net.numParams(), train, fwd, peakRss(), Runtime.getRuntime().availableProcessors(),
+                trainBreakdown, forwardBreakdown);
     }
 
-    private static double[] time(String what, Config c, Runnable step) {
+    private static Map<LayerProfiler.Kind, Double> perStep(Config c) {
+        Map<LayerProfiler.Kind, Double> m = new EnumMap<>(LayerProfiler.Kind.class);
+        LayerProfiler.seconds().forEach((k, v) -> m.put(k, v / c.steps()));
+        return m;
+    }
+
+    private static double sum(double[] v) {
+        double s = 0;
+        for (double d : v) {
+            s += d;
+        }
+        return s;
+    }
+
+    /** Runs warm-up steps untimed, then resets the layer profiler and times each step. */
+    private static double[] time(String what, Config c, Runnable beforeStep, Runnable step, Runnable afterWarmup) {
+        LayerProfiler.enable(false);
         for (int i = 0; i < c.warmup(); i++) {
+            beforeStep.run();
             step.run();
         }
+        afterWarmup.run();
+        LayerProfiler.reset();
+        LayerProfiler.enable(true);
         double[] s = new double[c.steps()];
+        long lastFaults = minorFaults();
         for (int i = 0; i < c.steps(); i++) {
+            beforeStep.run();
             long t0 = System.nanoTime();
             step.run();
             s[i] = (System.nanoTime() - t0) / 1e9;
-            LOG.info("{} step {}/{}: {} s", what, i + 1, c.steps(), String.format("%.3f", s[i]));
+            long faults = minorFaults();
+            LOG.info("{} step {}/{}: {} s, {} minor page faults", what, i + 1, c.steps(), String.format("%.3f", s[i]),
+                    faults - lastFaults);
+            lastFaults = faults;
         }
         return s;
     }
@@ -101,6 +202,18 @@ public final class TrainStepBenchmark {
         Arrays.sort(s);
         int n = s.length;
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+
+    /** Minor page faults of this process so far (/proc/self/stat field 10), or -1 where not available. */
+    public static long minorFaults() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            // Fields after the command name, which is in parentheses and may contain spaces.
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
+            return Long.parseLong(f[7]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     /** Peak resident set size of this process (VmHWM), or -1 where /proc is not available. */

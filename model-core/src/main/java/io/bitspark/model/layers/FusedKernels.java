@@ -1,18 +1,18 @@
 package io.bitspark.model.layers;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.DoubleBuffer;
 import java.util.stream.IntStream;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * GroupNorm and weight standardization as fused loops over the arrays' native memory: one task per
- * (example, group) or output channel, each reading its data two or three times instead of the dozen
- * passes (and broadcast kernels) of the equivalent ND4J op sequence. Statistics accumulate in double; each
- * task's arithmetic has a fixed order, so results do not depend on thread scheduling.
+ * GroupNorm and weight standardization as fused loops: one task per (example, group) or output channel
+ * copies its slice of native memory into per-thread {@code double[]} scratch (a memcpy, plus a widening
+ * loop for float data), computes there with simple loops the JIT vectorizes, and copies the result back.
+ * The scratch stays in cache between passes, so each element of the array is read and written once. All
+ * arithmetic is double, whatever the array type, and each task's order is fixed, so results do not depend on
+ * thread scheduling; float and double arrays run the same code (the path the gradient checks verify).
  *
  * <p>Math (per row of K values): {@code y = (x - mean) * rstd}, {@code rstd = 1 / sqrt(var + eps)} with
  * the biased variance; backward {@code dx = rstd * (g - mean(g) - y * mean(g * y))}.
@@ -21,26 +21,13 @@ final class FusedKernels {
 
     private FusedKernels() {}
 
-    /** Indexed access to float or double native memory; one implementation per JVM keeps calls inlined. */
-    interface Buf {
-        double get(int i);
-
-        void set(int i, double v);
-    }
-
-    /** Float memory by address: no bounds checks in the hot loops (bounds are checked once in {@link #buf}). */
-    private record F(long address, Object keepAlive) implements Buf {
-        public double get(int i) {
-            return UNSAFE.getFloat(address + 4L * i);
-        }
-
-        public void set(int i, double v) {
-            UNSAFE.putFloat(address + 4L * i, (float) v);
-        }
-    }
+    /** A C-contiguous float or double array's memory: its first element's address and element type. */
+    record Mem(long address, boolean single, long length, Object keepAlive) {}
 
     private static final sun.misc.Unsafe UNSAFE;
     private static final long BUFFER_ADDRESS;
+    /** Floats widened per chunk when loading (and narrowed when storing): small enough to stay in L1. */
+    private static final int CHUNK = 2048;
 
     static {
         try {
@@ -53,15 +40,22 @@ final class FusedKernels {
         }
     }
 
-    private record D(DoubleBuffer b, int off) implements Buf {
-        public double get(int i) {
-            return b.get(off + i);
-        }
+    /** Per-thread scratch: two double rows and a float chunk for conversions; grown on demand, kept. */
+    private static final class Scratch {
+        double[] a = new double[0];
+        double[] b = new double[0];
+        final float[] f = new float[CHUNK];
 
-        public void set(int i, double v) {
-            b.put(off + i, v);
+        Scratch ensure(int n) {
+            if (a.length < n) {
+                a = new double[n];
+                b = new double[n];
+            }
+            return this;
         }
     }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /** True when {@code a} can be addressed directly: float or double, C-contiguous, under 2^31 elements. */
     static boolean direct(INDArray a) {
@@ -85,65 +79,152 @@ final class FusedKernels {
         return true;
     }
 
-    static Buf buf(INDArray a) {
+    static Mem mem(INDArray a) {
         if (!direct(a)) {
             throw new IllegalArgumentException("array is not C-contiguous float/double: " + a.shapeInfoToString());
         }
         // asNio() exposes the whole underlying storage; offset() is the array's first element within it.
-        ByteBuffer bb = a.data().asNio().order(ByteOrder.nativeOrder());
-        int off = (int) a.offset();
-        long capacity = bb.capacity() / a.dataType().width();
+        ByteBuffer bb = a.data().asNio();
+        int width = a.dataType().width();
+        long off = a.offset();
+        long capacity = bb.capacity() / width;
         if (off + a.length() > capacity) {
             throw new IllegalStateException("array of " + a.length() + " at offset " + off + " exceeds its storage of " + capacity);
         }
-        if (a.dataType() == DataType.FLOAT) {
-            // The direct buffer's address is the storage's start; the array begins offset() elements in.
-            return new F(UNSAFE.getLong(bb, BUFFER_ADDRESS) + 4L * off, a);
-        }
-        return new D(bb.asDoubleBuffer(), off);
+        return new Mem(UNSAFE.getLong(bb, BUFFER_ADDRESS) + width * off, a.dataType() == DataType.FLOAT, a.length(), a);
     }
 
-    /** Sum of {@code n} values from {@code start}; four accumulators break the add latency chain. */
-    static double sum(Buf b, int start, int n) {
+    /** Copies {@code n} elements of {@code src} from element {@code start} into {@code dst[0..n)} as doubles. */
+    static void load(Mem src, long start, double[] dst, int n, float[] chunk) {
+        check(src, start, n);
+        if (!src.single()) {
+            UNSAFE.copyMemory(null, src.address() + 8 * start, dst, sun.misc.Unsafe.ARRAY_DOUBLE_BASE_OFFSET, 8L * n);
+            return;
+        }
+        for (int done = 0; done < n; done += CHUNK) {
+            int len = Math.min(CHUNK, n - done);
+            UNSAFE.copyMemory(null, src.address() + 4 * (start + done), chunk, sun.misc.Unsafe.ARRAY_FLOAT_BASE_OFFSET, 4L * len);
+            for (int i = 0; i < len; i++) {
+                dst[done + i] = chunk[i];
+            }
+        }
+    }
+
+    /** Copies {@code src[0..n)} into {@code dst} from element {@code start}, rounding to float for float arrays. */
+    static void store(double[] src, int n, Mem dst, long start, float[] chunk) {
+        check(dst, start, n);
+        if (!dst.single()) {
+            UNSAFE.copyMemory(src, sun.misc.Unsafe.ARRAY_DOUBLE_BASE_OFFSET, null, dst.address() + 8 * start, 8L * n);
+            return;
+        }
+        for (int done = 0; done < n; done += CHUNK) {
+            int len = Math.min(CHUNK, n - done);
+            for (int i = 0; i < len; i++) {
+                chunk[i] = (float) src[done + i];
+            }
+            UNSAFE.copyMemory(chunk, sun.misc.Unsafe.ARRAY_FLOAT_BASE_OFFSET, null, dst.address() + 4 * (start + done), 4L * len);
+        }
+    }
+
+    private static void check(Mem m, long start, int n) {
+        if (start < 0 || n < 0 || start + n > m.length()) {
+            throw new IndexOutOfBoundsException("elements [" + start + ", " + (start + n) + ") of an array of " + m.length());
+        }
+    }
+
+    private static double get(Mem m, int i) {
+        return m.single() ? UNSAFE.getFloat(m.address() + 4L * i) : UNSAFE.getDouble(m.address() + 8L * i);
+    }
+
+    private static void set(Mem m, int i, double v) {
+        if (m.single()) {
+            UNSAFE.putFloat(m.address() + 4L * i, (float) v);
+        } else {
+            UNSAFE.putDouble(m.address() + 8L * i, v);
+        }
+    }
+
+    /** Loads a small vector (per-channel parameters) once per call. */
+    private static double[] vector(Mem m, int n) {
+        check(m, 0, n);
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = get(m, i);
+        }
+        return v;
+    }
+
+    /** Sum of {@code v[0..n)}; four accumulators break the add latency chain. */
+    static double sum(double[] v, int from, int to) {
         double s0 = 0;
         double s1 = 0;
         double s2 = 0;
         double s3 = 0;
-        int i = 0;
-        for (; i + 3 < n; i += 4) {
-            s0 += b.get(start + i);
-            s1 += b.get(start + i + 1);
-            s2 += b.get(start + i + 2);
-            s3 += b.get(start + i + 3);
+        int i = from;
+        for (; i + 3 < to; i += 4) {
+            s0 += v[i];
+            s1 += v[i + 1];
+            s2 += v[i + 2];
+            s3 += v[i + 3];
         }
-        for (; i < n; i++) {
-            s0 += b.get(start + i);
+        for (; i < to; i++) {
+            s0 += v[i];
         }
         return (s0 + s1) + (s2 + s3);
     }
 
     /** Sum of squared deviations from {@code mu} (two-pass variance: no cancellation). */
-    static double squaredDeviations(Buf b, int start, int n, double mu) {
+    static double squaredDeviations(double[] v, int n, double mu) {
         double s0 = 0;
         double s1 = 0;
         double s2 = 0;
         double s3 = 0;
         int i = 0;
         for (; i + 3 < n; i += 4) {
-            double d0 = b.get(start + i) - mu;
-            double d1 = b.get(start + i + 1) - mu;
-            double d2 = b.get(start + i + 2) - mu;
-            double d3 = b.get(start + i + 3) - mu;
+            double d0 = v[i] - mu;
+            double d1 = v[i + 1] - mu;
+            double d2 = v[i + 2] - mu;
+            double d3 = v[i + 3] - mu;
             s0 += d0 * d0;
             s1 += d1 * d1;
             s2 += d2 * d2;
             s3 += d3 * d3;
         }
         for (; i < n; i++) {
-            double d = b.get(start + i) - mu;
+            double d = v[i] - mu;
             s0 += d * d;
         }
         return (s0 + s1) + (s2 + s3);
+    }
+
+    /** Sum of {@code a[i] * b[i]} over [from, to). */
+    static double dot(double[] a, double[] b, int from, int to) {
+        double s0 = 0;
+        double s1 = 0;
+        double s2 = 0;
+        double s3 = 0;
+        int i = from;
+        for (; i + 3 < to; i += 4) {
+            s0 += a[i] * b[i];
+            s1 += a[i + 1] * b[i + 1];
+            s2 += a[i + 2] * b[i + 2];
+            s3 += a[i + 3] * b[i + 3];
+        }
+        for (; i < to; i++) {
+            s0 += a[i] * b[i];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /**
+     * {@code v > 0 ? g : 0} without a branch (after normalization the sign is a coin flip, and mispredicted
+     * branches cost more than the rest of the loop): a mask of all ones exactly when v's bits are positive
+     * and not zero, so +0.0 and -0.0 both block, as ReLU's derivative convention at 0 does.
+     */
+    static double reluGate(double v, double g) {
+        long bits = Double.doubleToRawLongBits(v);
+        long pass = ~(((bits - 1) | bits) >> 63);
+        return Double.longBitsToDouble(Double.doubleToRawLongBits(g) & pass);
     }
 
     // ------------------------------------------------------------------ GroupNorm
@@ -151,34 +232,40 @@ final class FusedKernels {
     /**
      * y = act(gamma * (x - mean) * rstd + beta) over NCHW; fills {@code mean} and {@code rstd} per (n, g).
      */
-    static void groupNormForward(Buf x, Buf y, Buf gamma, Buf beta, int n, int c, int hw, int groups, double eps,
+    static void groupNormForward(Mem x, Mem y, Mem gammaMem, Mem betaMem, int n, int c, int hw, int groups, double eps,
                                  boolean relu, double[] mean, double[] rstd) {
         int cg = c / groups;
-        long m = (long) cg * hw;
+        int m = cg * hw;
+        double[] gamma = vector(gammaMem, c);
+        double[] beta = vector(betaMem, c);
         IntStream.range(0, n * groups).parallel().forEach(task -> {
-            int ni = task / groups;
             int g = task % groups;
-            int base = (ni * c + g * cg) * hw;
-            double mu = sum(x, base, (int) m) / m;
-            double r = 1.0 / Math.sqrt(squaredDeviations(x, base, (int) m, mu) / m + eps);
+            long base = (long) task * m;
+            Scratch s = SCRATCH.get().ensure(m);
+            double[] a = s.a;
+            load(x, base, a, m, s.f);
+            double mu = sum(a, 0, m) / m;
+            double r = 1.0 / Math.sqrt(squaredDeviations(a, m, mu) / m + eps);
             mean[task] = mu;
             rstd[task] = r;
             for (int ch = 0; ch < cg; ch++) {
                 int cc = g * cg + ch;
-                double scale = gamma.get(cc) * r;
-                double shift = beta.get(cc) - mu * scale;
-                int o = base + ch * hw;
+                double scale = gamma[cc] * r;
+                double shift = beta[cc] - mu * scale;
+                int from = ch * hw;
+                int to = from + hw;
                 if (relu) {
-                    for (int i = 0; i < hw; i++) {
+                    for (int i = from; i < to; i++) {
                         // max(), not a branch: after normalization half the values are negative.
-                        y.set(o + i, Math.max(x.get(o + i) * scale + shift, 0.0));
+                        a[i] = Math.max(a[i] * scale + shift, 0.0);
                     }
                 } else {
-                    for (int i = 0; i < hw; i++) {
-                        y.set(o + i, x.get(o + i) * scale + shift);
+                    for (int i = from; i < to; i++) {
+                        a[i] = a[i] * scale + shift;
                     }
                 }
             }
+            store(a, m, y, base, s.f);
         });
     }
 
@@ -186,53 +273,62 @@ final class FusedKernels {
      * Given x, dL/dy and the forward statistics: dL/dx, and per-example partial dL/dgamma, dL/dbeta summed
      * into {@code dGamma}/{@code dBeta} in example order (deterministic).
      */
-    static void groupNormBackward(Buf x, Buf dy, Buf gamma, Buf beta, int n, int c, int hw, int groups, boolean relu,
-                                  double[] mean, double[] rstd, Buf dx, Buf dGamma, Buf dBeta) {
+    static void groupNormBackward(Mem x, Mem dy, Mem gammaMem, Mem betaMem, int n, int c, int hw, int groups, boolean relu,
+                                  double[] mean, double[] rstd, Mem dx, Mem dGamma, Mem dBeta) {
         int cg = c / groups;
-        long m = (long) cg * hw;
+        int m = cg * hw;
+        double[] gamma = vector(gammaMem, c);
+        double[] beta = vector(betaMem, c);
         double[] pg = new double[n * c];
         double[] pb = new double[n * c];
         IntStream.range(0, n * groups).parallel().forEach(task -> {
             int ni = task / groups;
             int g = task % groups;
-            int base = (ni * c + g * cg) * hw;
+            long base = (long) task * m;
+            Scratch s = SCRATCH.get().ensure(m);
+            double[] xh = s.a;
+            double[] d = s.b;
+            load(x, base, xh, m, s.f);
+            load(dy, base, d, m, s.f);
             double mu = mean[task];
             double r = rstd[task];
             double sumD = 0;
             double sumDX = 0;
             for (int ch = 0; ch < cg; ch++) {
                 int cc = g * cg + ch;
-                double ga = gamma.get(cc);
-                double be = beta.get(cc);
-                double sg = 0;
-                double sb = 0;
-                int o = base + ch * hw;
-                for (int i = 0; i < hw; i++) {
-                    double xh = (x.get(o + i) - mu) * r;
-                    double d = relu && ga * xh + be <= 0 ? 0 : dy.get(o + i);
-                    sg += d * xh;
-                    sb += d;
-                    double dxh = d * ga;
-                    sumD += dxh;
-                    sumDX += dxh * xh;
+                double ga = gamma[cc];
+                double be = beta[cc];
+                int from = ch * hw;
+                int to = from + hw;
+                for (int i = from; i < to; i++) {
+                    xh[i] = (xh[i] - mu) * r;
                 }
+                if (relu) {
+                    for (int i = from; i < to; i++) {
+                        d[i] = reluGate(ga * xh[i] + be, d[i]);
+                    }
+                }
+                double sg = dot(d, xh, from, to);
+                double sb = sum(d, from, to);
                 pg[ni * c + cc] = sg;
                 pb[ni * c + cc] = sb;
+                sumD += ga * sb;
+                sumDX += ga * sg;
             }
             double meanD = sumD / m;
             double meanDX = sumDX / m;
             for (int ch = 0; ch < cg; ch++) {
-                int cc = g * cg + ch;
-                double ga = gamma.get(cc);
-                double be = beta.get(cc);
-                int o = base + ch * hw;
-                for (int i = 0; i < hw; i++) {
-                    double xh = (x.get(o + i) - mu) * r;
-                    double d = relu && ga * xh + be <= 0 ? 0 : dy.get(o + i);
-                    dx.set(o + i, r * (d * ga - meanD - xh * meanDX));
+                double ga = gamma[g * cg + ch];
+                int from = ch * hw;
+                int to = from + hw;
+                for (int i = from; i < to; i++) {
+                    d[i] = r * (d[i] * ga - meanD - xh[i] * meanDX);
                 }
             }
+            store(d, m, dx, base, s.f);
         });
+        check(dGamma, 0, c);
+        check(dBeta, 0, c);
         for (int cc = 0; cc < c; cc++) {
             double sg = 0;
             double sb = 0;
@@ -240,43 +336,46 @@ final class FusedKernels {
                 sg += pg[ni * c + cc];
                 sb += pb[ni * c + cc];
             }
-            dGamma.set(cc, sg);
-            dBeta.set(cc, sb);
+            set(dGamma, cc, sg);
+            set(dBeta, cc, sb);
         }
     }
 
     // ------------------------------------------------------------------ weight standardization
 
     /** Standardizes each of {@code rows} rows of {@code k} weights into {@code out}; fills {@code rstd}. */
-    static void standardizeRows(Buf w, Buf out, int rows, int k, double eps, double[] rstd) {
+    static void standardizeRows(Mem w, Mem out, int rows, int k, double eps, double[] rstd) {
         IntStream.range(0, rows).parallel().forEach(o -> {
-            int base = o * k;
-            double mu = sum(w, base, k) / k;
-            double r = 1.0 / Math.sqrt(squaredDeviations(w, base, k, mu) / k + eps);
+            Scratch s = SCRATCH.get().ensure(k);
+            double[] a = s.a;
+            long base = (long) o * k;
+            load(w, base, a, k, s.f);
+            double mu = sum(a, 0, k) / k;
+            double r = 1.0 / Math.sqrt(squaredDeviations(a, k, mu) / k + eps);
             rstd[o] = r;
             for (int i = 0; i < k; i++) {
-                out.set(base + i, (w.get(base + i) - mu) * r);
+                a[i] = (a[i] - mu) * r;
             }
+            store(a, k, out, base, s.f);
         });
     }
 
     /** dL/dw from dL/dw' ({@code g}) and the standardized weights; {@code dw} may be {@code g}. */
-    static void standardizeRowsBackward(Buf standardized, double[] rstd, Buf g, Buf dw, int rows, int k) {
+    static void standardizeRowsBackward(Mem standardized, double[] rstd, Mem g, Mem dw, int rows, int k) {
         IntStream.range(0, rows).parallel().forEach(o -> {
-            int base = o * k;
-            double sg = 0;
-            double sgy = 0;
-            for (int i = 0; i < k; i++) {
-                double gi = g.get(base + i);
-                sg += gi;
-                sgy += gi * standardized.get(base + i);
-            }
-            double mg = sg / k;
-            double mgy = sgy / k;
+            Scratch s = SCRATCH.get().ensure(k);
+            double[] y = s.a;
+            double[] gr = s.b;
+            long base = (long) o * k;
+            load(standardized, base, y, k, s.f);
+            load(g, base, gr, k, s.f);
+            double mg = sum(gr, 0, k) / k;
+            double mgy = dot(gr, y, 0, k) / k;
             double r = rstd[o];
             for (int i = 0; i < k; i++) {
-                dw.set(base + i, r * (g.get(base + i) - mg - standardized.get(base + i) * mgy));
+                gr[i] = r * (gr[i] - mg - y[i] * mgy);
             }
+            store(gr, k, dw, base, s.f);
         });
     }
 }

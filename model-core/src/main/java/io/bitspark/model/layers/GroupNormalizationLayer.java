@@ -65,6 +65,7 @@ public class GroupNormalizationLayer extends BaseLayer<GroupNormalization> {
             // Statistics of this input were not kept by a forward pass: recompute them.
             forward(x, Nd4j.createUninitialized(dataType, x.shape(), 'c'));
         }
+        long t = LayerProfiler.start();
         INDArray dy = epsilon.castTo(dataType);
         if (!FusedKernels.direct(dy)) {
             dy = dy.dup('c');
@@ -72,10 +73,11 @@ public class GroupNormalizationLayer extends BaseLayer<GroupNormalization> {
         INDArray dx = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, x.shape(), 'c');
         INDArray dGamma = gradientViews.get(GroupNormParamInitializer.GAMMA);
         INDArray dBeta = gradientViews.get(GroupNormParamInitializer.BETA);
-        FusedKernels.groupNormBackward(FusedKernels.buf(x), FusedKernels.buf(dy),
-                FusedKernels.buf(getParam(GroupNormParamInitializer.GAMMA)), FusedKernels.buf(getParam(GroupNormParamInitializer.BETA)),
+        FusedKernels.groupNormBackward(FusedKernels.mem(x), FusedKernels.mem(dy),
+                FusedKernels.mem(getParam(GroupNormParamInitializer.GAMMA)), FusedKernels.mem(getParam(GroupNormParamInitializer.BETA)),
                 (int) x.size(0), (int) x.size(1), (int) (x.size(2) * x.size(3)), layerConf().getGroups(), relu(),
-                mean, rstd, FusedKernels.buf(dx), FusedKernels.buf(dGamma), FusedKernels.buf(dBeta));
+                mean, rstd, FusedKernels.mem(dx), FusedKernels.mem(dGamma), FusedKernels.mem(dBeta));
+        LayerProfiler.record(LayerProfiler.Kind.GN_BACKWARD, t);
         cachedFor = null;
         Gradient g = new DefaultGradient();
         g.setGradientFor(GroupNormParamInitializer.GAMMA, dGamma);
@@ -91,9 +93,11 @@ public class GroupNormalizationLayer extends BaseLayer<GroupNormalization> {
             mean = new double[n * groups];
             rstd = new double[n * groups];
         }
-        FusedKernels.groupNormForward(FusedKernels.buf(x), FusedKernels.buf(y),
-                FusedKernels.buf(getParam(GroupNormParamInitializer.GAMMA)), FusedKernels.buf(getParam(GroupNormParamInitializer.BETA)),
+        long t = LayerProfiler.start();
+        FusedKernels.groupNormForward(FusedKernels.mem(x), FusedKernels.mem(y),
+                FusedKernels.mem(getParam(GroupNormParamInitializer.GAMMA)), FusedKernels.mem(getParam(GroupNormParamInitializer.BETA)),
                 n, (int) x.size(1), (int) (x.size(2) * x.size(3)), groups, layerConf().getEpsilon(), relu(), mean, rstd);
+        LayerProfiler.record(LayerProfiler.Kind.GN_FORWARD, t);
         cachedFor = input;
     }
 

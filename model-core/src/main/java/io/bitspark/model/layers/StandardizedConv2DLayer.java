@@ -50,11 +50,14 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         assertInputSet(false);
         INDArray x = checkedInput();
         INDArray w = getParamWithNoise(ConvolutionParamInitializer.WEIGHT_KEY, training, workspaceMgr);
+        long t = LayerProfiler.start();
         INDArray wHat = standardize(w);
+        t = LayerProfiler.record(LayerProfiler.Kind.WS_FORWARD, t);
         int[] out = outputSize(x);
         INDArray y = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType,
                 new long[] {x.size(0), w.size(0), out[0], out[1]}, 'c');
         Nd4j.exec(convOp("conv2d").addInputs(x, wHat).addOutputs(y).build());
+        LayerProfiler.record(LayerProfiler.Kind.CONV_FORWARD, t);
         return y;
     }
 
@@ -67,15 +70,19 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
             epsilon = epsilon.castTo(dataType);
         }
         // The forward pass of this step standardized these very weights: reuse it unless they changed.
+        long t = LayerProfiler.start();
         INDArray wHat = standardizedFrom == w && standardized != null ? standardized : standardize(w);
+        t = LayerProfiler.record(LayerProfiler.Kind.WS_FORWARD, t);
         INDArray dx = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, x.shape(), 'c');
         INDArray dwHat = kernelGradientBuffer(w);
         Nd4j.exec(convOp("conv2d_bp").addInputs(x, wHat, epsilon).addOutputs(dx, dwHat).build());
+        t = LayerProfiler.record(LayerProfiler.Kind.CONV_BACKWARD, t);
 
         INDArray gradView = gradientViews.get(ConvolutionParamInitializer.WEIGHT_KEY);
         int rows = (int) w.size(0);
-        FusedKernels.standardizeRowsBackward(FusedKernels.buf(wHat), rstd, FusedKernels.buf(dwHat),
-                FusedKernels.buf(gradView), rows, (int) (w.length() / rows));
+        FusedKernels.standardizeRowsBackward(FusedKernels.mem(wHat), rstd, FusedKernels.mem(dwHat),
+                FusedKernels.mem(gradView), rows, (int) (w.length() / rows));
+        LayerProfiler.record(LayerProfiler.Kind.WS_BACKWARD, t);
         standardizedFrom = null;
 
         Gradient g = new DefaultGradient();
@@ -108,7 +115,7 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
             rstd = new double[rows];
         }
         INDArray src = FusedKernels.direct(w) ? w : w.dup('c');
-        FusedKernels.standardizeRows(FusedKernels.buf(src), FusedKernels.buf(standardized), rows,
+        FusedKernels.standardizeRows(FusedKernels.mem(src), FusedKernels.mem(standardized), rows,
                 (int) (w.length() / rows), layerConf().getWsEpsilon(), rstd);
         standardizedFrom = w;
         return standardized;

@@ -50,11 +50,11 @@ class FusedKernelsTest {
             dBeta[k] = viewAtOffset(Nd4j.create(t, c));
             double[] mean = new double[n * g];
             double[] rstd = new double[n * g];
-            FusedKernels.groupNormForward(FusedKernels.buf(x), FusedKernels.buf(y[k]), FusedKernels.buf(gamma),
-                    FusedKernels.buf(beta), n, c, hw, g, 1e-5, true, mean, rstd);
-            FusedKernels.groupNormBackward(FusedKernels.buf(x), FusedKernels.buf(dy), FusedKernels.buf(gamma),
-                    FusedKernels.buf(beta), n, c, hw, g, true, mean, rstd, FusedKernels.buf(dx[k]),
-                    FusedKernels.buf(dGamma[k]), FusedKernels.buf(dBeta[k]));
+            FusedKernels.groupNormForward(FusedKernels.mem(x), FusedKernels.mem(y[k]), FusedKernels.mem(gamma),
+                    FusedKernels.mem(beta), n, c, hw, g, 1e-5, true, mean, rstd);
+            FusedKernels.groupNormBackward(FusedKernels.mem(x), FusedKernels.mem(dy), FusedKernels.mem(gamma),
+                    FusedKernels.mem(beta), n, c, hw, g, true, mean, rstd, FusedKernels.mem(dx[k]),
+                    FusedKernels.mem(dGamma[k]), FusedKernels.mem(dBeta[k]));
             out[k] = mean;
         }
         assertTrue(rel(y[0], y[1]) < 1e-6, "forward " + rel(y[0], y[1]));
@@ -77,9 +77,9 @@ class FusedKernelsTest {
             std[j] = Nd4j.create(t, rows, k);
             dw[j] = viewAtOffset(Nd4j.create(t, rows, k));
             double[] rstd = new double[rows];
-            FusedKernels.standardizeRows(FusedKernels.buf(w), FusedKernels.buf(std[j]), rows, k, 1e-10, rstd);
-            FusedKernels.standardizeRowsBackward(FusedKernels.buf(std[j]), rstd, FusedKernels.buf(gd.castTo(t)),
-                    FusedKernels.buf(dw[j]), rows, k);
+            FusedKernels.standardizeRows(FusedKernels.mem(w), FusedKernels.mem(std[j]), rows, k, 1e-10, rstd);
+            FusedKernels.standardizeRowsBackward(FusedKernels.mem(std[j]), rstd, FusedKernels.mem(gd.castTo(t)),
+                    FusedKernels.mem(dw[j]), rows, k);
         }
         assertTrue(rel(std[0], std[1]) < 1e-6, "forward " + rel(std[0], std[1]));
         assertTrue(rel(dw[0], dw[1]) < 1e-5, "backward " + rel(dw[0], dw[1]));

@@ -1,8 +1,15 @@
 package io.bitspark.jobs.cli;
 
 import java.io.PrintWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -12,6 +19,8 @@ import io.bitspark.model.arch.ResNetV2Presets;
 import io.bitspark.model.arch.ResNetV2Spec;
 import io.bitspark.model.bench.CheckpointIoBenchmark;
 import io.bitspark.model.bench.TrainStepBenchmark;
+import io.bitspark.model.layers.LayerProfiler;
+import io.bitspark.model.runtime.NativeEnvironment;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -60,6 +69,16 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Instead: time importing the official .npz at FILE (run in a fresh process for its own peak memory).")
     java.nio.file.Path npzRead;
 
+    @Option(names = "--reference", paramLabel = "SCRIPT",
+            description = "Also run this reference script (bench/torch_reference.py) with the same settings and environment after each round, and print the ratios.")
+    java.nio.file.Path reference;
+
+    @Option(names = "--python", defaultValue = "/usr/bin/python3", description = "Interpreter for --reference (default: ${DEFAULT-VALUE}).")
+    String python;
+
+    @Option(names = "--rounds", defaultValue = "1", description = "Measure this many times, alternating with the reference (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
     @Override
     public Integer call() throws Exception {
         if (prepareDir != null) {
@@ -85,17 +104,92 @@ public final class BenchCommand implements Callable<Integer> {
             out.flush();
             return 0;
         }
-        TrainStepBenchmark.Result r = TrainStepBenchmark.run(
-                new TrainStepBenchmark.Config(s, resolution, batch, warmup, steps, seed));
         PrintWriter out = spec.commandLine().getOut();
-        out.printf(Locale.ROOT, "preset %s (%,d parameters), %dx%d, batch %d, float32, %d timed steps after %d warm-up%n",
-                s.name(), r.parameters(), resolution, resolution, batch, steps, warmup);
-        out.printf(Locale.ROOT, "backend %s, %d cores, seed %d%n",
-                Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend", "?"), r.threads(), seed);
-        out.printf(Locale.ROOT, "train step:   %.3f s median -> %.2f images/s%n", r.medianTrainSeconds(), r.trainImagesPerSecond());
-        out.printf(Locale.ROOT, "forward only: %.3f s median -> %.2f images/s%n", r.medianForwardSeconds(), r.forwardImagesPerSecond());
-        out.printf(Locale.ROOT, "peak resident memory: %.2f GiB%n", r.peakRssBytes() / (double) (1L << 30));
+        TrainStepBenchmark.Config config = new TrainStepBenchmark.Config(s, resolution, batch, warmup, steps, seed);
+        List<double[]> ratios = new ArrayList<>();
+        for (int round = 1; round <= rounds; round++) {
+            if (rounds > 1) {
+                out.printf(Locale.ROOT, "--- round %d of %d%n", round, rounds);
+            }
+            TrainStepBenchmark.Result r = TrainStepBenchmark.run(config);
+            print(out, s, r);
+            if (reference != null) {
+                ReferenceRun ref = runReference(s, r.threads());
+                out.printf(Locale.ROOT, "reference (%s): train %.2f images/s, forward %.2f images/s, peak resident memory %.2f GiB%n",
+                        ref.version(), ref.trainImagesPerSecond(), ref.forwardImagesPerSecond(), ref.peakRssGiB());
+                double[] ratio = {r.trainImagesPerSecond() / ref.trainImagesPerSecond(),
+                        r.forwardImagesPerSecond() / ref.forwardImagesPerSecond()};
+                out.printf(Locale.ROOT, "ratio bit / reference: train %.2fx, forward %.2fx%n", ratio[0], ratio[1]);
+                ratios.add(ratio);
+            }
+            out.flush();
+        }
+        if (ratios.size() > 1) {
+            out.printf(Locale.ROOT, "median ratio over %d rounds: train %.2fx, forward %.2fx%n", ratios.size(),
+                    median(ratios, 0), median(ratios, 1));
+        }
         out.flush();
         return 0;
+    }
+
+    private static double median(List<double[]> rows, int column) {
+        double[] v = rows.stream().mapToDouble(r -> r[column]).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    private void print(PrintWriter out, ResNetV2Spec s, TrainStepBenchmark.Result r) {
+        out.printf(Locale.ROOT, "preset %s (%,d parameters), %dx%d, batch %d, float32, %d timed steps after %d warm-up%n",
+                s.name(), r.parameters(), resolution, resolution, batch, steps, warmup);
+        out.printf(Locale.ROOT, "backend %s, %d cores, seed %d, %s%n",
+                Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend", "?"), r.threads(), seed,
+                NativeEnvironment.describe());
+        out.printf(Locale.ROOT, "train step:   %.3f s median -> %.2f images/s%n", r.medianTrainSeconds(), r.trainImagesPerSecond());
+        out.printf(Locale.ROOT, "forward only: %.3f s median -> %.2f images/s%n", r.medianForwardSeconds(), r.forwardImagesPerSecond());
+        TrainStepBenchmark.Breakdown t = r.train();
+        Map<LayerProfiler.Kind, Double> tl = t.layers();
+        out.printf(Locale.ROOT, "train step breakdown, mean s/step: forward %.3f (conv %.3f, WS %.3f, GN %.3f, other %.3f)"
+                        + " | backward %.3f (conv %.3f, WS %.3f, GN %.3f, other %.3f) | update %.3f%n",
+                t.phases().get("forward"), tl.get(LayerProfiler.Kind.CONV_FORWARD), tl.get(LayerProfiler.Kind.WS_FORWARD),
+                tl.get(LayerProfiler.Kind.GN_FORWARD), t.forwardOther(),
+                t.phases().get("backward"), tl.get(LayerProfiler.Kind.CONV_BACKWARD), tl.get(LayerProfiler.Kind.WS_BACKWARD),
+                tl.get(LayerProfiler.Kind.GN_BACKWARD), t.backwardOther(), t.phases().get("update"));
+        TrainStepBenchmark.Breakdown f = r.forward();
+        Map<LayerProfiler.Kind, Double> fl = f.layers();
+        out.printf(Locale.ROOT, "forward-only breakdown, mean s/step: %.3f (conv %.3f, WS %.3f, GN %.3f, other %.3f)%n",
+                f.phases().get("forward"), fl.get(LayerProfiler.Kind.CONV_FORWARD), fl.get(LayerProfiler.Kind.WS_FORWARD),
+                fl.get(LayerProfiler.Kind.GN_FORWARD), f.forwardOther());
+        out.printf(Locale.ROOT, "peak resident memory: %.2f GiB (process high-water mark)%n", r.peakRssBytes() / (double) (1L << 30));
+    }
+
+    /** What the reference script printed. */
+    record ReferenceRun(String version, double trainImagesPerSecond, double forwardImagesPerSecond, double peakRssGiB) {}
+
+    private static final Pattern REF_TRAIN = Pattern.compile("(?m)^train step:\\s+\\S+ s median -> ([0-9.]+) images/s");
+    private static final Pattern REF_FORWARD = Pattern.compile("(?m)^forward only:\\s+\\S+ s median -> ([0-9.]+) images/s");
+    private static final Pattern REF_RSS = Pattern.compile("(?m)^peak resident memory: ([0-9.]+) GiB");
+    private static final Pattern REF_VERSION = Pattern.compile("(?m)^(torch [^,\\s]+)");
+
+    /**
+     * Runs the reference script on the same preset, resolution, batch, steps, seed and thread count, in this
+     * process's environment, and parses its summary lines.
+     */
+    private ReferenceRun runReference(ResNetV2Spec s, int threads) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(python, reference.toString(), "--preset", preset,
+                "--classes", String.valueOf(s.numClasses()), "--resolution", String.valueOf(resolution),
+                "--batch", String.valueOf(batch), "--warmup", String.valueOf(warmup), "--steps", String.valueOf(steps),
+                "--threads", String.valueOf(threads), "--seed", String.valueOf(seed)));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        int code = p.waitFor();
+        Matcher t = REF_TRAIN.matcher(text);
+        Matcher f = REF_FORWARD.matcher(text);
+        Matcher m = REF_RSS.matcher(text);
+        Matcher v = REF_VERSION.matcher(text);
+        if (code != 0 || !t.find() || !f.find() || !m.find()) {
+            throw new IllegalStateException("reference " + String.join(" ", cmd) + " failed (exit " + code + "): "
+                    + text.substring(Math.max(0, text.length() - 2000)));
+        }
+        return new ReferenceRun(v.find() ? v.group(1) : "reference", Double.parseDouble(t.group(1)),
+                Double.parseDouble(f.group(1)), Double.parseDouble(m.group(1)));
     }
 }
