@@ -1,8 +1,8 @@
 package io.bitspark.model.layers;
 
-import java.nio.ByteBuffer;
 import java.util.stream.IntStream;
 
+import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -25,7 +25,6 @@ final class FusedKernels {
     record Mem(long address, boolean single, long length, Object keepAlive) {}
 
     private static final sun.misc.Unsafe UNSAFE;
-    private static final long BUFFER_ADDRESS;
     /** Floats widened per chunk when loading (and narrowed when storing): small enough to stay in L1. */
     private static final int CHUNK = 2048;
 
@@ -34,7 +33,6 @@ final class FusedKernels {
             java.lang.reflect.Field f = sun.misc.Unsafe.class.getDeclaredField("theUnsafe");
             f.setAccessible(true);
             UNSAFE = (sun.misc.Unsafe) f.get(null);
-            BUFFER_ADDRESS = UNSAFE.objectFieldOffset(java.nio.Buffer.class.getDeclaredField("address"));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -57,10 +55,12 @@ final class FusedKernels {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-    /** True when {@code a} can be addressed directly: float or double, C-contiguous, under 2^31 elements. */
+    /**
+     * True when {@code a} can be addressed directly: float or double, C-contiguous. Arrays may sit anywhere
+     * in buffers of any size (the parameters of BiT-R152x4 are one 3.7 GB buffer).
+     */
     static boolean direct(INDArray a) {
-        return (a.dataType() == DataType.FLOAT || a.dataType() == DataType.DOUBLE) && rowMajorContiguous(a)
-                && a.offset() + a.length() < Integer.MAX_VALUE;
+        return (a.dataType() == DataType.FLOAT || a.dataType() == DataType.DOUBLE) && rowMajorContiguous(a);
     }
 
     /**
@@ -83,15 +83,28 @@ final class FusedKernels {
         if (!direct(a)) {
             throw new IllegalArgumentException("array is not C-contiguous float/double: " + a.shapeInfoToString());
         }
-        // asNio() exposes the whole underlying storage; offset() is the array's first element within it.
-        ByteBuffer bb = a.data().asNio();
+        // A view's data() is a view buffer whose address is the view's first element; cross-check it against
+        // the original buffer and the array's offset, so a different ND4J convention fails loudly instead of
+        // computing on the wrong memory. A plain buffer starts at element 0 and offset() counts from there.
+        // (NIO views of the buffer would cap at 2 GB: BiT-R152x4's parameters are one 3.7 GB buffer.)
+        DataBuffer d = a.data();
         int width = a.dataType().width();
-        long off = a.offset();
-        long capacity = bb.capacity() / width;
-        if (off + a.length() > capacity) {
-            throw new IllegalStateException("array of " + a.length() + " at offset " + off + " exceeds its storage of " + capacity);
+        DataBuffer original = d.originalDataBuffer();
+        long address;
+        if (original == null || original == d) {
+            address = d.addressPointer().address() + width * a.offset();
+            if (a.offset() + a.length() > d.length()) {
+                throw new IllegalStateException("array of " + a.length() + " at offset " + a.offset()
+                        + " exceeds its buffer of " + d.length());
+            }
+        } else {
+            address = d.addressPointer().address();
+            if (original.addressPointer().address() + width * a.offset() != address || a.length() > d.length()) {
+                throw new IllegalStateException("cannot address a view of " + a.length() + " at offset " + a.offset()
+                        + " in a buffer of " + d.length());
+            }
         }
-        return new Mem(UNSAFE.getLong(bb, BUFFER_ADDRESS) + width * off, a.dataType() == DataType.FLOAT, a.length(), a);
+        return new Mem(address, a.dataType() == DataType.FLOAT, a.length(), a);
     }
 
     /** Copies {@code n} elements of {@code src} from element {@code start} into {@code dst[0..n)} as doubles. */

@@ -88,4 +88,26 @@ class FusedKernelsTest {
         assertTrue(s.mean(1).amaxNumber().doubleValue() < 1e-12);
         assertTrue(Math.abs(s.var(false, 1).getDouble(0) - 1) < 1e-9);
     }
+
+    /**
+     * Arrays deep inside a buffer larger than 2 GB (as every parameter of BiT-R152x4 is, in its 3.7 GB
+     * flattened buffer) are addressed correctly: same results as on a small copy.
+     */
+    @Test
+    void viewsBeyondTwoGigabytesAreAddressedCorrectly() {
+        long n = 600_000_000L; // 2.4 GB of float, left uninitialised: only the tail is touched
+        INDArray big = Nd4j.createUninitialized(DataType.FLOAT, n);
+        int rows = 10;
+        int k = 100;
+        INDArray w = big.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(n - rows * k, n)).reshape(rows, k);
+        INDArray values = GradientChecks.gaussian(7, rows, k).castTo(DataType.FLOAT);
+        w.assign(values);
+        INDArray out = Nd4j.create(DataType.FLOAT, rows, k);
+        INDArray expected = Nd4j.create(DataType.FLOAT, rows, k);
+        double[] rstd = new double[rows];
+        FusedKernels.standardizeRows(FusedKernels.mem(w), FusedKernels.mem(out), rows, k, 1e-10, rstd);
+        FusedKernels.standardizeRows(FusedKernels.mem(values.dup()), FusedKernels.mem(expected), rows, k, 1e-10, rstd);
+        org.junit.jupiter.api.Assertions.assertEquals(expected, out);
+        org.junit.jupiter.api.Assertions.assertTrue(out.amaxNumber().doubleValue() > 1);
+    }
 }
