@@ -9,6 +9,8 @@ import java.util.Locale;
 public final class BitLayerNames {
 
     public static final String INPUT = "input";
+    /** NCHW -> NHWC copy of the input when the network runs channels-last (no parameters). */
+    public static final String CHANNELS_LAST = "channels_last";
     public static final String ROOT_CONV = "root_block/standardized_conv2d";
     public static final String ROOT_PAD = "root_block/pad";
     public static final String ROOT_POOL = "root_block/pool";

@@ -5,6 +5,7 @@ import static io.bitspark.model.arch.BitLayerNames.*;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -21,6 +22,7 @@ import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.weights.WeightInit;
 
+import io.bitspark.model.layers.ChannelsLast;
 import io.bitspark.model.layers.GroupNormalization;
 import io.bitspark.model.layers.StandardizedConv2D;
 
@@ -62,7 +64,14 @@ public final class ResNetV2Builder {
                 .setInputTypes(InputType.convolutional(options.inputHeight(), options.inputWidth(), 3));
 
         ResNetV2Spec.Stem stem = spec.stem();
-        g.addLayer(ROOT_CONV, stdConv(spec, stem.kernel(), stem.stride(), stem.padding(), spec.baseWidth()), INPUT);
+        boolean channelsLast = options.layout() == CNN2DFormat.NHWC;
+        String first = INPUT;
+        if (channelsLast) {
+            // Input stays NCHW; everything after this one copy runs channels-last.
+            g.addLayer(CHANNELS_LAST, new ChannelsLast.Builder().build(), INPUT);
+            first = CHANNELS_LAST;
+        }
+        g.addLayer(ROOT_CONV, stdConv(spec, stem.kernel(), stem.stride(), stem.padding(), spec.baseWidth()), first);
         String prev = ROOT_CONV;
         if (stem.poolPadding() > 0) {
             int p = stem.poolPadding();
@@ -101,7 +110,8 @@ public final class ResNetV2Builder {
         }
 
         g.addLayer(FINAL_NORM, groupNorm(spec), prev);
-        g.addLayer(PRE_LOGITS, new GlobalPoolingLayer.Builder(PoolingType.AVG).collapseDimensions(true).build(), FINAL_NORM);
+        g.addLayer(PRE_LOGITS, new GlobalPoolingLayer.Builder(PoolingType.AVG).collapseDimensions(true)
+                .poolingDimensions(channelsLast ? new int[] {1, 2} : new int[] {2, 3}).build(), FINAL_NORM);
         g.addLayer(HEAD, new OutputLayer.Builder(options.loss().lossFunction())
                 .activation(options.loss().activation())
                 .nOut(spec.numClasses())

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Objects;
 
 import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -36,9 +37,15 @@ public final class TrainStepBenchmark {
     private static final Logger LOG = LoggerFactory.getLogger(TrainStepBenchmark.class);
 
     /** What to measure. */
-    public record Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed) {
+    public record Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed,
+                         CNN2DFormat layout) {
+        public Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed) {
+            this(spec, resolution, batch, warmup, steps, seed, ModelOptions.DEFAULT_LAYOUT);
+        }
+
         public Config {
             Objects.requireNonNull(spec, "spec");
+            Objects.requireNonNull(layout, "layout");
             if (resolution < 8 || batch < 1 || warmup < 0 || steps < 1) {
                 throw new IllegalArgumentException("invalid benchmark config: resolution " + resolution + ", batch " + batch
                         + ", warmup " + warmup + ", steps " + steps);
@@ -135,6 +142,7 @@ public final class TrainStepBenchmark {
                 .withUpdater(new SgdMomentum(0.003, SgdMomentum.BIT_MOMENTUM))
                 .withWeightDecay(1e-4)
                 .withInputSize(c.resolution(), c.resolution())
+                .withLayout(c.layout())
                 .withSeed(c.seed()));
         Nd4j.getRandom().setSeed(c.seed());
         INDArray x = Nd4j.rand(DataType.FLOAT, c.batch(), 3, c.resolution(), c.resolution()).muli(2).subi(1);

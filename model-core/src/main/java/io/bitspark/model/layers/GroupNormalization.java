@@ -25,7 +25,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.regularization.Regularization;
 
 /**
- * Configuration of Group Normalization (Wu and He, 2018) over NCHW activations, optionally followed by a
+ * Configuration of Group Normalization (Wu and He, 2018) over NCHW or NHWC activations (the layout follows
+ * the input type), optionally followed by a
  * ReLU (every GroupNorm in BiT's ResNet-v2 is). Statistics are per example and group over
  * {@code (C / groups, H, W)} with the biased variance; {@code gamma} starts at 1 and {@code beta} at 0.
  * Gamma and beta are not weight-decayed.
@@ -34,6 +35,8 @@ public class GroupNormalization extends FeedForwardLayer {
 
     private int groups = 32;
     private double epsilon = 1e-5;
+    /** Layout of the activations; configurations saved before layouts were selectable are NCHW. */
+    private CNN2DFormat dataFormat = CNN2DFormat.NCHW;
 
     /** For JSON deserialization. */
     public GroupNormalization() {
@@ -52,6 +55,14 @@ public class GroupNormalization extends FeedForwardLayer {
 
     public void setGroups(int groups) {
         this.groups = groups;
+    }
+
+    public CNN2DFormat getDataFormat() {
+        return dataFormat;
+    }
+
+    public void setDataFormat(CNN2DFormat dataFormat) {
+        this.dataFormat = dataFormat;
     }
 
     public double getEpsilon() {
@@ -97,6 +108,7 @@ public class GroupNormalization extends FeedForwardLayer {
             nIn = c.getChannels();
             nOut = c.getChannels();
         }
+        dataFormat = c.getFormat();
     }
 
     @Override
@@ -135,17 +147,17 @@ public class GroupNormalization extends FeedForwardLayer {
     @Override
     public boolean equals(Object o) {
         return o instanceof GroupNormalization other && super.equals(o) && groups == other.groups
-                && Double.compare(epsilon, other.epsilon) == 0;
+                && Double.compare(epsilon, other.epsilon) == 0 && dataFormat == other.dataFormat;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(super.hashCode(), groups, epsilon);
+        return Objects.hash(super.hashCode(), groups, epsilon, dataFormat);
     }
 
     private InputType.InputTypeConvolutional requireCnn(InputType inputType) {
-        if (!(inputType instanceof InputType.InputTypeConvolutional c) || c.getFormat() != CNN2DFormat.NCHW) {
-            throw new IllegalStateException("GroupNorm \"" + getLayerName() + "\" expects NCHW convolutional input, got "
+        if (!(inputType instanceof InputType.InputTypeConvolutional c)) {
+            throw new IllegalStateException("GroupNorm \"" + getLayerName() + "\" expects convolutional input, got "
                     + inputType);
         }
         return c;

@@ -3,6 +3,7 @@ package io.bitspark.model.layers;
 import java.util.Arrays;
 
 import org.deeplearning4j.exception.DL4JInvalidInputException;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
@@ -18,7 +19,7 @@ import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * GroupNorm (+ optional ReLU) forward and exact backward over NCHW activations, as fused loops
+ * GroupNorm (+ optional ReLU) forward and exact backward over NCHW or NHWC activations, as fused loops
  * ({@link FusedKernels}). The forward pass keeps its per-(example, group) mean and 1/std (a few numbers) for
  * the backward pass, which re-derives normalized values and the ReLU mask from the stored input.
  */
@@ -73,10 +74,18 @@ public class GroupNormalizationLayer extends BaseLayer<GroupNormalization> {
         INDArray dx = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, x.shape(), 'c');
         INDArray dGamma = gradientViews.get(GroupNormParamInitializer.GAMMA);
         INDArray dBeta = gradientViews.get(GroupNormParamInitializer.BETA);
-        FusedKernels.groupNormBackward(FusedKernels.mem(x), FusedKernels.mem(dy),
-                FusedKernels.mem(getParam(GroupNormParamInitializer.GAMMA)), FusedKernels.mem(getParam(GroupNormParamInitializer.BETA)),
-                (int) x.size(0), (int) x.size(1), (int) (x.size(2) * x.size(3)), layerConf().getGroups(), relu(),
-                mean, rstd, FusedKernels.mem(dx), FusedKernels.mem(dGamma), FusedKernels.mem(dBeta));
+        FusedKernels.Mem gamma = FusedKernels.mem(getParam(GroupNormParamInitializer.GAMMA));
+        FusedKernels.Mem beta = FusedKernels.mem(getParam(GroupNormParamInitializer.BETA));
+        int n = (int) x.size(0);
+        int c = (int) layerConf().getNOut();
+        int hw = (int) (x.length() / ((long) n * c));
+        if (channelsLast()) {
+            FusedKernels.groupNormBackwardNhwc(FusedKernels.mem(x), FusedKernels.mem(dy), gamma, beta, n, c, hw,
+                    layerConf().getGroups(), relu(), mean, rstd, FusedKernels.mem(dx), FusedKernels.mem(dGamma), FusedKernels.mem(dBeta));
+        } else {
+            FusedKernels.groupNormBackward(FusedKernels.mem(x), FusedKernels.mem(dy), gamma, beta, n, c, hw,
+                    layerConf().getGroups(), relu(), mean, rstd, FusedKernels.mem(dx), FusedKernels.mem(dGamma), FusedKernels.mem(dBeta));
+        }
         LayerProfiler.record(LayerProfiler.Kind.GN_BACKWARD, t);
         cachedFor = null;
         Gradient g = new DefaultGradient();
@@ -94,11 +103,23 @@ public class GroupNormalizationLayer extends BaseLayer<GroupNormalization> {
             rstd = new double[n * groups];
         }
         long t = LayerProfiler.start();
-        FusedKernels.groupNormForward(FusedKernels.mem(x), FusedKernels.mem(y),
-                FusedKernels.mem(getParam(GroupNormParamInitializer.GAMMA)), FusedKernels.mem(getParam(GroupNormParamInitializer.BETA)),
-                n, (int) x.size(1), (int) (x.size(2) * x.size(3)), groups, layerConf().getEpsilon(), relu(), mean, rstd);
+        FusedKernels.Mem gamma = FusedKernels.mem(getParam(GroupNormParamInitializer.GAMMA));
+        FusedKernels.Mem beta = FusedKernels.mem(getParam(GroupNormParamInitializer.BETA));
+        int c = (int) layerConf().getNOut();
+        int hw = (int) (x.length() / ((long) n * c));
+        if (channelsLast()) {
+            FusedKernels.groupNormForwardNhwc(FusedKernels.mem(x), FusedKernels.mem(y), gamma, beta, n, c, hw, groups,
+                    layerConf().getEpsilon(), relu(), mean, rstd);
+        } else {
+            FusedKernels.groupNormForward(FusedKernels.mem(x), FusedKernels.mem(y), gamma, beta, n, c, hw, groups,
+                    layerConf().getEpsilon(), relu(), mean, rstd);
+        }
         LayerProfiler.record(LayerProfiler.Kind.GN_FORWARD, t);
         cachedFor = input;
+    }
+
+    private boolean channelsLast() {
+        return layerConf().getDataFormat() == CNN2DFormat.NHWC;
     }
 
     private boolean relu() {
@@ -115,8 +136,8 @@ public class GroupNormalizationLayer extends BaseLayer<GroupNormalization> {
     private INDArray checkedInput() {
         INDArray x = input.castTo(dataType);
         long c = layerConf().getNOut();
-        if (x.rank() != 4 || x.size(1) != c) {
-            throw new DL4JInvalidInputException("expected input [N, " + c + ", H, W], got "
+        if (x.rank() != 4 || x.size(channelsLast() ? 3 : 1) != c) {
+            throw new DL4JInvalidInputException("expected input " + (channelsLast() ? "[N, H, W, " + c + "]" : "[N, " + c + ", H, W]") + ", got "
                     + Arrays.toString(x.shape()) + " in " + layerId());
         }
         return FusedKernels.direct(x) ? x : x.dup('c');

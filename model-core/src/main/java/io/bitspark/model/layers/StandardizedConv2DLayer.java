@@ -19,7 +19,7 @@ import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Weight-standardized convolution on libnd4j's {@code conv2d} / {@code conv2d_bp} ops (oneDNN on CPU,
+ * Weight-standardized convolution, NCHW or NHWC, on libnd4j's {@code conv2d} / {@code conv2d_bp} ops (oneDNN on CPU,
  * cuDNN on GPU where the backend has them). The kernel is standardized once per step by a fused loop
  * ({@link FusedKernels}) into a buffer that lives outside workspaces; backprop reuses it and its 1/std.
  */
@@ -54,8 +54,9 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         INDArray wHat = standardize(w);
         t = LayerProfiler.record(LayerProfiler.Kind.WS_FORWARD, t);
         int[] out = outputSize(x);
-        INDArray y = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType,
-                new long[] {x.size(0), w.size(0), out[0], out[1]}, 'c');
+        long[] shape = channelsLast() ? new long[] {x.size(0), out[0], out[1], w.size(0)}
+                : new long[] {x.size(0), w.size(0), out[0], out[1]};
+        INDArray y = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, shape, 'c');
         Nd4j.exec(convOp("conv2d").addInputs(x, wHat).addOutputs(y).build());
         LayerProfiler.record(LayerProfiler.Kind.CONV_FORWARD, t);
         return y;
@@ -127,15 +128,20 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         int[] s = c.getStride();
         int[] p = c.getPadding();
         int[] d = c.getDilation();
-        // iArgs: kH, kW, sH, sW, pH, pW, dH, dW, sameMode, dataFormat (0 = NCHW), weightFormat (1 = OIHW)
-        return DynamicCustomOp.builder(name).addIntegerArguments(k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], 0, 0, 1);
+        // iArgs: kH, kW, sH, sW, pH, pW, dH, dW, sameMode, dataFormat (0 = NCHW, 1 = NHWC), weightFormat (1 = OIHW)
+        return DynamicCustomOp.builder(name).addIntegerArguments(k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], 0,
+                channelsLast() ? 1 : 0, 1);
+    }
+
+    private boolean channelsLast() {
+        return layerConf().getCnn2dDataFormat() == CNN2DFormat.NHWC;
     }
 
     private int[] outputSize(INDArray x) {
         StandardizedConv2D c = layerConf();
         int[] out = new int[2];
         for (int i = 0; i < 2; i++) {
-            long in = x.size(2 + i);
+            long in = x.size((channelsLast() ? 1 : 2) + i);
             long eff = (long) (c.getKernelSize()[i] - 1) * c.getDilation()[i] + 1;
             long o = (in + 2L * c.getPadding()[i] - eff) / c.getStride()[i] + 1;
             if (o < 1) {
@@ -150,11 +156,9 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
     private INDArray checkedInput() {
         INDArray x = input.castTo(dataType);
         StandardizedConv2D c = layerConf();
-        if (c.getCnn2dDataFormat() != CNN2DFormat.NCHW) {
-            throw new IllegalStateException("only NCHW is supported, got " + c.getCnn2dDataFormat() + " in " + layerId());
-        }
-        if (x.rank() != 4 || x.size(1) != c.getNIn()) {
-            throw new DL4JInvalidInputException("expected input [N, " + c.getNIn() + ", H, W], got "
+        if (x.rank() != 4 || x.size(channelsLast() ? 3 : 1) != c.getNIn()) {
+            throw new DL4JInvalidInputException("expected input " + (channelsLast() ? "[N, H, W, " + c.getNIn() + "]"
+                    : "[N, " + c.getNIn() + ", H, W]") + ", got "
                     + Arrays.toString(x.shape()) + " in " + layerId());
         }
         return x;

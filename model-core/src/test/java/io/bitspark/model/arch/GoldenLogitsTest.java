@@ -11,7 +11,10 @@ import java.util.Set;
 import java.util.TreeSet;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -35,14 +38,15 @@ class GoldenLogitsTest {
         return Path.of(GoldenLogitsTest.class.getResource("/golden/" + name).toURI());
     }
 
-    @Test
-    void tinySpecMatchesTheReference() throws Exception {
+    @ParameterizedTest
+    @EnumSource(value = CNN2DFormat.class)
+    void tinySpecMatchesTheReference(CNN2DFormat layout) throws Exception {
         Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
         try (Npz npz = Npz.open(golden("tiny_golden.npz"))) {
             INDArray x = npz.read("input");
             ResNetV2Spec spec = ResNetV2Presets.get("tiny");
             ComputationGraph net = ResNetV2Builder.build(spec,
-                    ModelOptions.defaults().withInputSize((int) x.size(2), (int) x.size(3)));
+                    ModelOptions.defaults().withInputSize((int) x.size(2), (int) x.size(3)).withLayout(layout));
 
             Set<String> weightKeys = new TreeSet<>(npz.keys());
             weightKeys.removeAll(Set.of("input", "logits", "pre_logits"));
@@ -57,8 +61,8 @@ class GoldenLogitsTest {
             INDArray pre = BitOutputs.preLogits(net, x);
             INDArray logits = BitOutputs.logits(net, x);
             assertArrayEquals(expected.shape(), logits.shape());
-            LOG.info("golden tiny: max |logit diff| {} (max |logit| {}), max |pre-logit diff| {}",
-                    maxAbsDiff(expected, logits), expected.amaxNumber(), maxAbsDiff(expectedPre, pre));
+            LOG.info("golden tiny ({}): max |logit diff| {} (max |logit| {}), max |pre-logit diff| {}",
+                    layout, maxAbsDiff(expected, logits), expected.amaxNumber(), maxAbsDiff(expectedPre, pre));
             assertEquals(0.0, maxAbsDiff(expectedPre, pre), TOLERANCE, "pre-logits");
             assertEquals(0.0, maxAbsDiff(expected, logits), TOLERANCE, "logits");
             // The softmax head output agrees with the logits.

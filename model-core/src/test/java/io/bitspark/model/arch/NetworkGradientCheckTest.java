@@ -3,7 +3,9 @@ package io.bitspark.model.arch;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -26,9 +28,20 @@ class NetworkGradientCheckTest {
     @ParameterizedTest
     @EnumSource(LossKind.class)
     void wholeNetwork(LossKind loss) {
+        check(loss, ModelOptions.DEFAULT_LAYOUT);
+    }
+
+    /** The other layout (channels-first: no input transpose, NCHW kernels and pooling). */
+    @Test
+    void wholeNetworkInTheOtherLayout() {
+        check(LossKind.SOFTMAX_CROSS_ENTROPY,
+                ModelOptions.DEFAULT_LAYOUT == CNN2DFormat.NHWC ? CNN2DFormat.NCHW : CNN2DFormat.NHWC);
+    }
+
+    private static void check(LossKind loss, CNN2DFormat layout) {
         ResNetV2Spec spec = ResNetV2Presets.get("micro");
         ComputationGraph net = ResNetV2Builder.build(spec, ModelOptions.defaults()
-                .withDataType(DataType.DOUBLE).withLoss(loss).withInputSize(16, 16).withSeed(3));
+                .withDataType(DataType.DOUBLE).withLoss(loss).withInputSize(16, 16).withSeed(3).withLayout(layout));
         // The head starts at zero, which would make every other gradient zero: randomise everything.
         GradientChecks.randomizeParams(net, 31, 0.5);
         INDArray x = GradientChecks.gaussian(32, 2, 3, 16, 16);

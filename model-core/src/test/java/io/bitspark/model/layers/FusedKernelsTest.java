@@ -110,4 +110,59 @@ class FusedKernelsTest {
         org.junit.jupiter.api.Assertions.assertEquals(expected, out);
         org.junit.jupiter.api.Assertions.assertTrue(out.amaxNumber().doubleValue() > 1);
     }
+
+    /**
+     * The channels-last GroupNorm kernels compute what the channels-first ones compute on the transposed
+     * data, in float and double, including inputs with a large mean (the one-pass shifted statistics) and
+     * a pixel count that leaves a partial last chunk.
+     */
+    @Test
+    void groupNormChannelsLastMatchesChannelsFirst() {
+        int n = 3, c = 48, h = 19, w = 23, g = 6;
+        int hw = h * w;
+        for (double offset : new double[] {0.0, 1000.0}) {
+            for (DataType t : new DataType[] {DataType.FLOAT, DataType.DOUBLE}) {
+                INDArray x = GradientChecks.gaussian(31, n, c, h, w).muli(2).addi(offset).castTo(t);
+                INDArray dy = GradientChecks.gaussian(32, n, c, h, w).castTo(t);
+                INDArray gamma = GradientChecks.gaussian(33, c).muli(0.5).addi(1).castTo(t);
+                INDArray beta = GradientChecks.gaussian(34, c).muli(0.3).castTo(t);
+                INDArray xl = x.permute(0, 2, 3, 1).dup('c');
+                INDArray dyl = dy.permute(0, 2, 3, 1).dup('c');
+                INDArray y = x.ulike();
+                INDArray yl = xl.ulike();
+                INDArray dx = x.ulike();
+                INDArray dxl = xl.ulike();
+                INDArray dGamma = gamma.ulike();
+                INDArray dBeta = gamma.ulike();
+                INDArray dGammaL = gamma.ulike();
+                INDArray dBetaL = gamma.ulike();
+                double[] mean = new double[n * g];
+                double[] rstd = new double[n * g];
+                double[] meanL = new double[n * g];
+                double[] rstdL = new double[n * g];
+                FusedKernels.groupNormForward(FusedKernels.mem(x), FusedKernels.mem(y), FusedKernels.mem(gamma),
+                        FusedKernels.mem(beta), n, c, hw, g, 1e-5, true, mean, rstd);
+                FusedKernels.groupNormBackward(FusedKernels.mem(x), FusedKernels.mem(dy), FusedKernels.mem(gamma),
+                        FusedKernels.mem(beta), n, c, hw, g, true, mean, rstd, FusedKernels.mem(dx),
+                        FusedKernels.mem(dGamma), FusedKernels.mem(dBeta));
+                FusedKernels.groupNormForwardNhwc(FusedKernels.mem(xl), FusedKernels.mem(yl), FusedKernels.mem(gamma),
+                        FusedKernels.mem(beta), n, c, hw, g, 1e-5, true, meanL, rstdL);
+                FusedKernels.groupNormBackwardNhwc(FusedKernels.mem(xl), FusedKernels.mem(dyl), FusedKernels.mem(gamma),
+                        FusedKernels.mem(beta), n, c, hw, g, true, meanL, rstdL, FusedKernels.mem(dxl),
+                        FusedKernels.mem(dGammaL), FusedKernels.mem(dBetaL));
+                double tol = t == DataType.FLOAT ? 1e-5 : 1e-10;
+                String what = t + " offset " + offset;
+                for (int i = 0; i < n * g; i++) {
+                    assertTrue(Math.abs(mean[i] - meanL[i]) <= 1e-12 * (1 + Math.abs(mean[i])), what + " mean " + i);
+                    assertTrue(Math.abs(rstd[i] - rstdL[i]) <= 1e-9 * rstd[i], what + " rstd " + i + ": " + rstd[i] + " vs " + rstdL[i]);
+                }
+                INDArray ylBack = yl.permute(0, 3, 1, 2);
+                INDArray dxlBack = dxl.permute(0, 3, 1, 2);
+                assertTrue(rel(ylBack.castTo(t), y.castTo(DataType.DOUBLE)) < tol, what + " forward " + rel(ylBack, y.castTo(DataType.DOUBLE)));
+                assertTrue(rel(dxlBack.castTo(t), dx.castTo(DataType.DOUBLE)) < tol, what + " dx " + rel(dxlBack, dx.castTo(DataType.DOUBLE)));
+                assertTrue(rel(dGammaL, dGamma.castTo(DataType.DOUBLE)) < tol, what + " dgamma");
+                assertTrue(rel(dBetaL, dBeta.castTo(DataType.DOUBLE)) < tol, what + " dbeta");
+            }
+        }
+    }
 }
