@@ -64,7 +64,7 @@ public final class ResNetV2Builder {
                 .setInputTypes(InputType.convolutional(options.inputHeight(), options.inputWidth(), 3));
 
         ResNetV2Spec.Stem stem = spec.stem();
-        boolean channelsLast = options.layout() == CNN2DFormat.NHWC;
+        boolean channelsLast = options.resolvedLayout(spec) == CNN2DFormat.NHWC;
         String first = INPUT;
         if (channelsLast) {
             // Input stays NCHW; everything after this one copy runs channels-last.

@@ -37,15 +37,15 @@ public final class TrainStepBenchmark {
     private static final Logger LOG = LoggerFactory.getLogger(TrainStepBenchmark.class);
 
     /** What to measure. */
+    /** {@code layout} null: the one {@link ModelOptions#layoutFor} picks for the spec. */
     public record Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed,
                          CNN2DFormat layout) {
         public Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed) {
-            this(spec, resolution, batch, warmup, steps, seed, ModelOptions.DEFAULT_LAYOUT);
+            this(spec, resolution, batch, warmup, steps, seed, null);
         }
 
         public Config {
             Objects.requireNonNull(spec, "spec");
-            Objects.requireNonNull(layout, "layout");
             if (resolution < 8 || batch < 1 || warmup < 0 || steps < 1) {
                 throw new IllegalArgumentException("invalid benchmark config: resolution " + resolution + ", batch " + batch
                         + ", warmup " + warmup + ", steps " + steps);

@@ -73,4 +73,28 @@ class ResNetV2PresetsTest {
         assertTrue(e.getMessage().contains("groups"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> tiny.withClasses(0));
     }
+
+    /** BiT widths run channels-last (one input transpose), the narrow test specs channels-first. */
+    @ParameterizedTest
+    @CsvSource({"r50x1, NHWC", "r152x4, NHWC", "tiny, NCHW", "micro, NCHW"})
+    void layoutIsChosenPerSpecUnlessSet(String preset, org.deeplearning4j.nn.conf.CNN2DFormat expected) {
+        ResNetV2Spec spec = ResNetV2Presets.get(preset);
+        assertEquals(expected, ModelOptions.defaults().resolvedLayout(spec));
+        var conf = ResNetV2Builder.configuration(spec, ModelOptions.defaults());
+        assertEquals(expected == org.deeplearning4j.nn.conf.CNN2DFormat.NHWC,
+                conf.getVertices().containsKey(BitLayerNames.CHANNELS_LAST));
+        var gn = (io.bitspark.model.layers.GroupNormalization)
+                ((org.deeplearning4j.nn.conf.graph.LayerVertex) conf.getVertices().get(BitLayerNames.FINAL_NORM)).getLayerConf().getLayer();
+        assertEquals(expected, gn.getDataFormat());
+        var other = expected == org.deeplearning4j.nn.conf.CNN2DFormat.NHWC
+                ? org.deeplearning4j.nn.conf.CNN2DFormat.NCHW : org.deeplearning4j.nn.conf.CNN2DFormat.NHWC;
+        assertEquals(other, ModelOptions.defaults().withLayout(other).resolvedLayout(spec));
+        // Same parameters either way: checkpoints move between layouts.
+        java.util.Map<String, Long> counts = new java.util.HashMap<>(ResNetV2Builder.parameterCounts(conf));
+        java.util.Map<String, Long> otherCounts = new java.util.HashMap<>(ResNetV2Builder.parameterCounts(
+                ResNetV2Builder.configuration(spec, ModelOptions.defaults().withLayout(other))));
+        counts.remove(BitLayerNames.CHANNELS_LAST);
+        otherCounts.remove(BitLayerNames.CHANNELS_LAST);
+        assertEquals(counts, otherCounts);
+    }
 }

@@ -69,8 +69,8 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Instead: time importing the official .npz at FILE (run in a fresh process for its own peak memory).")
     java.nio.file.Path npzRead;
 
-    @Option(names = "--layout", description = "Activation layout inside the network: NHWC or NCHW (default: ${DEFAULT-VALUE}).")
-    org.deeplearning4j.nn.conf.CNN2DFormat layout = io.bitspark.model.arch.ModelOptions.DEFAULT_LAYOUT;
+    @Option(names = "--layout", description = "Activation layout inside the network, NHWC or NCHW (default: chosen per preset, NHWC for BiT widths).")
+    org.deeplearning4j.nn.conf.CNN2DFormat layout;
 
     @Option(names = "--reference", paramLabel = "SCRIPT",
             description = "Also run this reference script (bench/torch_reference.py) with the same settings and environment after each round, and print the ratios.")
@@ -142,7 +142,8 @@ public final class BenchCommand implements Callable<Integer> {
 
     private void print(PrintWriter out, ResNetV2Spec s, TrainStepBenchmark.Result r) {
         out.printf(Locale.ROOT, "preset %s (%,d parameters), %dx%d, batch %d, float32, %s, %d timed steps after %d warm-up%n",
-                s.name(), r.parameters(), resolution, resolution, batch, layout, steps, warmup);
+                s.name(), r.parameters(), resolution, resolution, batch,
+                layout != null ? layout : io.bitspark.model.arch.ModelOptions.layoutFor(s), steps, warmup);
         out.printf(Locale.ROOT, "backend %s, %d cores, seed %d, %s%n",
                 Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend", "?"), r.threads(), seed,
                 NativeEnvironment.describe());
