@@ -83,9 +83,11 @@ def peak_rss_kib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def timed(fn, warmup, steps):
-    for _ in range(warmup):
+def timed(fn, warmup, steps, warmup_seconds=0.0):
+    t0, done = time.perf_counter(), 0
+    while done < warmup or time.perf_counter() - t0 < warmup_seconds:
         fn()
+        done += 1
     out = []
     for _ in range(steps):
         t0 = time.perf_counter()
@@ -101,6 +103,7 @@ def main():
     ap.add_argument('--resolution', type=int, default=128)
     ap.add_argument('--batch', type=int, default=8)
     ap.add_argument('--warmup', type=int, default=2)
+    ap.add_argument('--warmup-seconds', type=float, default=0.0, help='also warm up at least this long')
     ap.add_argument('--steps', type=int, default=5)
     ap.add_argument('--threads', type=int, default=None)
     ap.add_argument('--seed', type=int, default=0)
@@ -138,9 +141,9 @@ def main():
             model(x)
             model.train()
 
-    train = timed(train_step, a.warmup, a.steps)
-    ph = {k: statistics.mean(v[a.warmup:]) for k, v in phases.items()}
-    fwd = timed(forward, a.warmup, a.steps)
+    train = timed(train_step, a.warmup, a.steps, a.warmup_seconds)
+    ph = {k: statistics.mean(v[-a.steps:]) for k, v in phases.items()}
+    fwd = timed(forward, a.warmup, a.steps, a.warmup_seconds)
     nparams = sum(p.numel() for p in model.parameters())
     print('torch %s, %d threads, preset %s (%d parameters), %dx%d, batch %d' % (
         torch.__version__, torch.get_num_threads(), a.preset, nparams, a.resolution, a.resolution, a.batch))

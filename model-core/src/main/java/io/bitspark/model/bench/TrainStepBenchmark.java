@@ -37,16 +37,22 @@ public final class TrainStepBenchmark {
     private static final Logger LOG = LoggerFactory.getLogger(TrainStepBenchmark.class);
 
     /** What to measure. */
-    /** {@code layout} null: the one {@link ModelOptions#layoutFor} picks for the spec. */
+    /**
+     * What to measure. Warm-up runs at least {@code warmup} steps and at least {@code warmupSeconds}, so the
+     * JIT has compiled the kernels of small, fast models too; {@code layout} null: the one
+     * {@link ModelOptions#layoutFor} picks for the spec.
+     */
     public record Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed,
-                         CNN2DFormat layout) {
+                         CNN2DFormat layout, double warmupSeconds) {
+        public static final double DEFAULT_WARMUP_SECONDS = 5.0;
+
         public Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed) {
-            this(spec, resolution, batch, warmup, steps, seed, null);
+            this(spec, resolution, batch, warmup, steps, seed, null, DEFAULT_WARMUP_SECONDS);
         }
 
         public Config {
             Objects.requireNonNull(spec, "spec");
-            if (resolution < 8 || batch < 1 || warmup < 0 || steps < 1) {
+            if (resolution < 8 || batch < 1 || warmup < 0 || steps < 1 || warmupSeconds < 0) {
                 throw new IllegalArgumentException("invalid benchmark config: resolution " + resolution + ", batch " + batch
                         + ", warmup " + warmup + ", steps " + steps);
             }
@@ -183,10 +189,14 @@ public final class TrainStepBenchmark {
     /** Runs warm-up steps untimed, then resets the layer profiler and times each step. */
     private static double[] time(String what, Config c, Runnable beforeStep, Runnable step, Runnable afterWarmup) {
         LayerProfiler.enable(false);
-        for (int i = 0; i < c.warmup(); i++) {
+        long warmStart = System.nanoTime();
+        int warmed = 0;
+        while (warmed < c.warmup() || (System.nanoTime() - warmStart) / 1e9 < c.warmupSeconds()) {
             beforeStep.run();
             step.run();
+            warmed++;
         }
+        LOG.info("{}: {} warm-up steps in {} s", what, warmed, String.format("%.1f", (System.nanoTime() - warmStart) / 1e9));
         afterWarmup.run();
         LayerProfiler.reset();
         LayerProfiler.enable(true);

@@ -14,7 +14,7 @@ class TrainStepBenchmarkTest {
     @Test
     void breakdownAddsUpToTheMeasuredSteps() {
         TrainStepBenchmark.Result r = TrainStepBenchmark.run(
-                new TrainStepBenchmark.Config(ResNetV2Presets.get("tiny"), 32, 2, 1, 3, 7));
+                new TrainStepBenchmark.Config(ResNetV2Presets.get("tiny"), 32, 2, 1, 3, 7, null, 0.5));
         double trainMean = java.util.Arrays.stream(r.trainSeconds()).average().orElseThrow();
         TrainStepBenchmark.Breakdown t = r.train();
         double phases = t.phases().get("forward") + t.phases().get("backward") + t.phases().get("update");

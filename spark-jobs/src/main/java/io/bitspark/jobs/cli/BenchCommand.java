@@ -11,10 +11,12 @@ import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.nd4j.linalg.factory.Nd4j;
 
 import io.bitspark.data.image.ImageProcessor;
 import io.bitspark.data.image.ProcessorBenchmark;
+import io.bitspark.model.arch.ModelOptions;
 import io.bitspark.model.arch.ResNetV2Presets;
 import io.bitspark.model.arch.ResNetV2Spec;
 import io.bitspark.model.bench.CheckpointIoBenchmark;
@@ -48,6 +50,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "2", description = "Untimed steps first (default: ${DEFAULT-VALUE}).")
     int warmup;
 
+    @Option(names = "--warmup-seconds", defaultValue = "5",
+            description = "Warm up for at least this long as well, so the JIT has compiled the kernels (default: ${DEFAULT-VALUE}).")
+    double warmupSeconds;
+
     @Option(names = "--steps", defaultValue = "5", description = "Timed steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
@@ -69,8 +75,10 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Instead: time importing the official .npz at FILE (run in a fresh process for its own peak memory).")
     java.nio.file.Path npzRead;
 
-    @Option(names = "--layout", description = "Activation layout inside the network, NHWC or NCHW (default: chosen per preset, NHWC for BiT widths).")
-    org.deeplearning4j.nn.conf.CNN2DFormat layout;
+    @Option(names = "--layout", split = ",", paramLabel = "NHWC|NCHW",
+            description = "Activation layout inside the network (default: chosen per preset, NHWC for BiT widths); "
+                    + "several, comma-separated, are alternated within each round.")
+    List<CNN2DFormat> layout;
 
     @Option(names = "--reference", paramLabel = "SCRIPT",
             description = "Also run this reference script (bench/torch_reference.py) with the same settings and environment after each round, and print the ratios.")
@@ -108,28 +116,45 @@ public final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         PrintWriter out = spec.commandLine().getOut();
-        TrainStepBenchmark.Config config = new TrainStepBenchmark.Config(s, resolution, batch, warmup, steps, seed, layout);
-        List<double[]> ratios = new ArrayList<>();
+        // One or more layouts, alternated within each round (same JVM, same machine state): an A/B test.
+        List<CNN2DFormat> layouts = layout == null || layout.isEmpty() ? java.util.Collections.singletonList(null) : layout;
+        java.util.Map<String, List<double[]>> ratios = new java.util.LinkedHashMap<>();
+        java.util.Map<String, List<double[]>> rates = new java.util.LinkedHashMap<>();
         for (int round = 1; round <= rounds; round++) {
             if (rounds > 1) {
                 out.printf(Locale.ROOT, "--- round %d of %d%n", round, rounds);
             }
-            TrainStepBenchmark.Result r = TrainStepBenchmark.run(config);
-            print(out, s, r);
+            java.util.Map<String, TrainStepBenchmark.Result> results = new java.util.LinkedHashMap<>();
+            for (CNN2DFormat l : layouts) {
+                TrainStepBenchmark.Result r = TrainStepBenchmark.run(
+                        new TrainStepBenchmark.Config(s, resolution, batch, warmup, steps, seed, l, warmupSeconds));
+                String name = (l != null ? l : ModelOptions.layoutFor(s)).name();
+                print(out, s, r, name);
+                results.put(name, r);
+                rates.computeIfAbsent(name, k -> new ArrayList<>()).add(new double[] {r.trainImagesPerSecond(), r.forwardImagesPerSecond()});
+            }
             if (reference != null) {
-                ReferenceRun ref = runReference(s, r.threads());
+                ReferenceRun ref = runReference(s, results.values().iterator().next().threads());
                 out.printf(Locale.ROOT, "reference (%s): train %.2f images/s, forward %.2f images/s, peak resident memory %.2f GiB%n",
                         ref.version(), ref.trainImagesPerSecond(), ref.forwardImagesPerSecond(), ref.peakRssGiB());
-                double[] ratio = {r.trainImagesPerSecond() / ref.trainImagesPerSecond(),
-                        r.forwardImagesPerSecond() / ref.forwardImagesPerSecond()};
-                out.printf(Locale.ROOT, "ratio bit / reference: train %.2fx, forward %.2fx%n", ratio[0], ratio[1]);
-                ratios.add(ratio);
+                results.forEach((name, r) -> {
+                    double[] ratio = {r.trainImagesPerSecond() / ref.trainImagesPerSecond(),
+                            r.forwardImagesPerSecond() / ref.forwardImagesPerSecond()};
+                    out.printf(Locale.ROOT, "ratio bit (%s) / reference: train %.2fx, forward %.2fx%n", name, ratio[0], ratio[1]);
+                    ratios.computeIfAbsent(name, k -> new ArrayList<>()).add(ratio);
+                });
             }
             out.flush();
         }
-        if (ratios.size() > 1) {
-            out.printf(Locale.ROOT, "median ratio over %d rounds: train %.2fx, forward %.2fx%n", ratios.size(),
-                    median(ratios, 0), median(ratios, 1));
+        ratios.forEach((name, list) -> {
+            if (list.size() > 1) {
+                out.printf(Locale.ROOT, "median ratio (%s) over %d rounds: train %.2fx, forward %.2fx%n", name, list.size(),
+                        median(list, 0), median(list, 1));
+            }
+        });
+        if (layouts.size() > 1) {
+            rates.forEach((name, v) -> out.printf(Locale.ROOT, "median images/s (%s) over %d rounds: train %.2f, forward %.2f%n",
+                    name, v.size(), median(v, 0), median(v, 1)));
         }
         out.flush();
         return 0;
@@ -140,10 +165,9 @@ public final class BenchCommand implements Callable<Integer> {
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
-    private void print(PrintWriter out, ResNetV2Spec s, TrainStepBenchmark.Result r) {
-        out.printf(Locale.ROOT, "preset %s (%,d parameters), %dx%d, batch %d, float32, %s, %d timed steps after %d warm-up%n",
-                s.name(), r.parameters(), resolution, resolution, batch,
-                layout != null ? layout : io.bitspark.model.arch.ModelOptions.layoutFor(s), steps, warmup);
+    private void print(PrintWriter out, ResNetV2Spec s, TrainStepBenchmark.Result r, String layoutName) {
+        out.printf(Locale.ROOT, "preset %s (%,d parameters), %dx%d, batch %d, float32, %s, %d timed steps after >= %d warm-up steps and >= %.0f s%n",
+                s.name(), r.parameters(), resolution, resolution, batch, layoutName, steps, warmup, warmupSeconds);
         out.printf(Locale.ROOT, "backend %s, %d cores, seed %d, %s%n",
                 Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend", "?"), r.threads(), seed,
                 NativeEnvironment.describe());
@@ -180,7 +204,8 @@ public final class BenchCommand implements Callable<Integer> {
     private ReferenceRun runReference(ResNetV2Spec s, int threads) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(python, reference.toString(), "--preset", preset,
                 "--classes", String.valueOf(s.numClasses()), "--resolution", String.valueOf(resolution),
-                "--batch", String.valueOf(batch), "--warmup", String.valueOf(warmup), "--steps", String.valueOf(steps),
+                "--batch", String.valueOf(batch), "--warmup", String.valueOf(warmup),
+                "--warmup-seconds", String.valueOf(warmupSeconds), "--steps", String.valueOf(steps),
                 "--threads", String.valueOf(threads), "--seed", String.valueOf(seed)));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
