@@ -7,6 +7,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.learning.GradientUpdater;
 
+import io.bitspark.model.layers.FusedKernels;
+
 /** State and step of {@link SgdMomentum}: one velocity per parameter, stored in the updater view array. */
 public class SgdMomentumUpdater implements GradientUpdater<SgdMomentum> {
 
@@ -59,7 +61,10 @@ public class SgdMomentumUpdater implements GradientUpdater<SgdMomentum> {
             throw new IllegalStateException("updater state was not initialised");
         }
         double lr = config.getLearningRate(iteration, epoch);
-        v.muli(config.getMomentum()).addi(gradient.reshape(v.shape()));
-        gradient.assign(v.reshape(gradient.shape())).muli(lr);
+        // Small blocks (GroupNorm parameters, narrow kernels): one Java pass instead of four native ops.
+        if (!FusedKernels.smallMomentumStep(v, gradient, config.getMomentum(), lr)) {
+            v.muli(config.getMomentum()).addi(gradient.reshape(v.shape()));
+            gradient.assign(v.reshape(gradient.shape())).muli(lr);
+        }
     }
 }

@@ -165,4 +165,25 @@ class FusedKernelsTest {
             }
         }
     }
+
+    /** The small-block momentum step equals the ND4J op sequence it replaces, in float and double. */
+    @Test
+    void smallMomentumStepMatchesTheOpSequence() {
+        for (DataType t : new DataType[] {DataType.FLOAT, DataType.DOUBLE}) {
+            int n = 3001;
+            INDArray v = viewAtOffset(GradientChecks.gaussian(8, n).castTo(t));
+            INDArray g = viewAtOffset(GradientChecks.gaussian(9, n).castTo(t));
+            INDArray vRef = v.castTo(DataType.DOUBLE).dup().muli(0.9).addi(g.castTo(DataType.DOUBLE));
+            INDArray gRef = vRef.mul(0.05);
+            org.junit.jupiter.api.Assertions.assertTrue(FusedKernels.smallMomentumStep(v, g, 0.9, 0.05));
+            double tol = t == DataType.FLOAT ? 1e-6 : 1e-15;
+            assertTrue(rel(v, vRef) < tol, t + " velocity " + rel(v, vRef));
+            assertTrue(rel(g, gRef) < tol, t + " step " + rel(g, gRef));
+        }
+        // Large blocks and non-contiguous arrays are left to ND4J.
+        org.junit.jupiter.api.Assertions.assertFalse(FusedKernels.smallMomentumStep(
+                Nd4j.create(DataType.FLOAT, FusedKernels.SMALL_STEP), Nd4j.create(DataType.FLOAT, FusedKernels.SMALL_STEP), 0.9, 0.1));
+        INDArray m = Nd4j.create(DataType.FLOAT, 4, 4);
+        org.junit.jupiter.api.Assertions.assertFalse(FusedKernels.smallMomentumStep(m.getColumn(1), m.getColumn(2), 0.9, 0.1));
+    }
 }
