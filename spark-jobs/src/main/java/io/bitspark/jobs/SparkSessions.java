@@ -21,6 +21,11 @@ public final class SparkSessions {
                 b.config("spark.executorEnv." + k, v);
             }
         });
+        // One OpenMP (and kernel) thread per core of a task slot: executors that run several tasks at once
+        // would otherwise start cores x tasks threads.
+        if (System.getProperty("spark.executorEnv.OMP_NUM_THREADS") == null) {
+            b.config("spark.executorEnv.OMP_NUM_THREADS", System.getProperty("spark.task.cpus", "1"));
+        }
         NativeEnvironment.warnIfMissing();
         return b.getOrCreate();
     }

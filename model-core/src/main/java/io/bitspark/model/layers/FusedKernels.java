@@ -87,6 +87,45 @@ public final class FusedKernels {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /**
+     * Threads for the kernels: OMP_NUM_THREADS when set (what libnd4j uses too, and what Spark executors get
+     * per task slot from {@code spark.task.cpus}), else every core. A dedicated pool, so the kernels neither
+     * oversubscribe a machine shared by several executors nor depend on the JVM's common pool size.
+     */
+    static final int THREADS = threads(System.getenv("OMP_NUM_THREADS"), Runtime.getRuntime().availableProcessors());
+
+    private static final java.util.concurrent.ForkJoinPool POOL = new java.util.concurrent.ForkJoinPool(THREADS, pool -> {
+        java.util.concurrent.ForkJoinWorkerThread t = java.util.concurrent.ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+        t.setName("bit-kernels-" + t.getPoolIndex());
+        t.setDaemon(true);
+        return t;
+    }, null, false);
+
+    static int threads(String ompNumThreads, int cores) {
+        if (ompNumThreads != null) {
+            try {
+                int n = Integer.parseInt(ompNumThreads.trim().split(",")[0]);
+                if (n > 0) {
+                    return n;
+                }
+            } catch (NumberFormatException e) {
+                // fall through: libnd4j ignores an unparsable value too
+            }
+        }
+        return Math.max(1, cores);
+    }
+
+    /** Runs {@code body} for 0..n-1 on the kernel pool (in the caller when there is one thread or task). */
+    static void parallelFor(int n, java.util.function.IntConsumer body) {
+        if (THREADS == 1 || n == 1) {
+            for (int i = 0; i < n; i++) {
+                body.accept(i);
+            }
+            return;
+        }
+        POOL.submit(() -> IntStream.range(0, n).parallel().forEach(body)).join();
+    }
+
+    /**
      * True when {@code a} can be addressed directly: float or double, C-contiguous. Arrays may sit anywhere
      * in buffers of any size (the parameters of BiT-R152x4 are one 3.7 GB buffer).
      */
@@ -282,7 +321,7 @@ public final class FusedKernels {
         int m = cg * hw;
         double[] gamma = vector(gammaMem, c);
         double[] beta = vector(betaMem, c);
-        IntStream.range(0, n * groups).parallel().forEach(task -> {
+        parallelFor(n * groups, task -> {
             int g = task % groups;
             long base = (long) task * m;
             Scratch s = SCRATCH.get().ensure(m);
@@ -325,7 +364,7 @@ public final class FusedKernels {
         double[] beta = vector(betaMem, c);
         double[] pg = new double[n * c];
         double[] pb = new double[n * c];
-        IntStream.range(0, n * groups).parallel().forEach(task -> {
+        parallelFor(n * groups, task -> {
             int ni = task / groups;
             int g = task % groups;
             long base = (long) task * m;
@@ -410,7 +449,7 @@ public final class FusedKernels {
         double[] beta = vector(betaMem, c);
         int rows = Math.max(1, NHWC_CHUNK / c);
         int chunk = rows * c;
-        IntStream.range(0, n).parallel().forEach(ni -> {
+        parallelFor(n, ni -> {
             Scratch s = SCRATCH.get().ensure(chunk).channels(c).repeated(chunk);
             double[] a = s.a;
             double[] shift = s.ch[0];
@@ -495,7 +534,7 @@ public final class FusedKernels {
         double[] pb = new double[n * c];
         int rows = Math.max(1, NHWC_CHUNK / c);
         int chunk = rows * c;
-        IntStream.range(0, n).parallel().forEach(ni -> {
+        parallelFor(n, ni -> {
             Scratch s = SCRATCH.get().ensure(chunk).channels(c).repeated(chunk);
             double[] a = s.a;
             double[] b = s.b;
@@ -641,7 +680,7 @@ public final class FusedKernels {
 
     /** Standardizes each of {@code rows} rows of {@code k} weights into {@code out}; fills {@code rstd}. */
     static void standardizeRows(Mem w, Mem out, int rows, int k, double eps, double[] rstd) {
-        IntStream.range(0, rows).parallel().forEach(o -> {
+        parallelFor(rows, o -> {
             Scratch s = SCRATCH.get().ensure(k);
             double[] a = s.a;
             long base = (long) o * k;
@@ -658,7 +697,7 @@ public final class FusedKernels {
 
     /** dL/dw from dL/dw' ({@code g}) and the standardized weights; {@code dw} may be {@code g}. */
     static void standardizeRowsBackward(Mem standardized, double[] rstd, Mem g, Mem dw, int rows, int k) {
-        IntStream.range(0, rows).parallel().forEach(o -> {
+        parallelFor(rows, o -> {
             Scratch s = SCRATCH.get().ensure(k);
             double[] y = s.a;
             double[] gr = s.b;

@@ -186,4 +186,16 @@ class FusedKernelsTest {
         INDArray m = Nd4j.create(DataType.FLOAT, 4, 4);
         org.junit.jupiter.api.Assertions.assertFalse(FusedKernels.smallMomentumStep(m.getColumn(1), m.getColumn(2), 0.9, 0.1));
     }
+
+    /** Kernel threads follow OMP_NUM_THREADS (as libnd4j does), else all cores; bad values fall back. */
+    @Test
+    void kernelThreadsFollowOmpNumThreads() {
+        org.junit.jupiter.api.Assertions.assertEquals(4, FusedKernels.threads("4", 16));
+        org.junit.jupiter.api.Assertions.assertEquals(3, FusedKernels.threads(" 3,2", 16));
+        org.junit.jupiter.api.Assertions.assertEquals(16, FusedKernels.threads(null, 16));
+        org.junit.jupiter.api.Assertions.assertEquals(8, FusedKernels.threads("0", 8));
+        org.junit.jupiter.api.Assertions.assertEquals(8, FusedKernels.threads("many", 8));
+        // The test JVM runs with OMP_NUM_THREADS=2 (surefire), like a 2-core task slot.
+        org.junit.jupiter.api.Assertions.assertEquals(2, FusedKernels.THREADS);
+    }
 }
