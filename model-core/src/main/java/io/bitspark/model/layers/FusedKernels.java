@@ -558,11 +558,7 @@ public final class FusedKernels {
             for (int p0 = 0; p0 < hw; p0 += rows) {
                 int len = Math.min(rows, hw - p0) * c;
                 long start = base + (long) p0 * c;
-                load(x, start, a, len, s.f);
-                load(dy, start, b, len, s.f);
-                if (relu) {
-                    gate(a, b, len, scaleR, shiftR);
-                }
+                loadGated(x, dy, start, len, s, relu, scaleR, shiftR);
                 for (int i = 0; i < len; i++) {
                     sdR[i] += b[i];
                     sdxR[i] += b[i] * a[i];
@@ -605,11 +601,7 @@ public final class FusedKernels {
             for (int p0 = 0; p0 < hw; p0 += rows) {
                 int len = Math.min(rows, hw - p0) * c;
                 long start = base + (long) p0 * c;
-                load(x, start, a, len, s.f);
-                load(dy, start, b, len, s.f);
-                if (relu) {
-                    gate(a, b, len, scaleR, shiftR);
-                }
+                loadGated(x, dy, start, len, s, relu, scaleR, shiftR);
                 for (int i = 0; i < len; i++) {
                     b[i] = aR[i] * b[i] + bR[i] * a[i] + cR[i];
                 }
@@ -619,10 +611,20 @@ public final class FusedKernels {
         sumPartials(pg, pb, n, c, dGamma, dBeta);
     }
 
-    /** {@code g[i]} kept where the forward pre-activation {@code scale * x + shift} was positive, else 0. */
-    private static void gate(double[] x, double[] g, int len, double[] scale, double[] shift) {
-        for (int i = 0; i < len; i++) {
-            g[i] = reluGate(x[i] * scale[i] + shift[i], g[i]);
+    /**
+     * Loads {@code len} values of x into {@code s.a} and of dL/dy into {@code s.b}; with ReLU, zeroes the
+     * gradient where the forward pre-activation {@code scale * x + shift} was not positive.
+     */
+    private static void loadGated(Mem x, Mem dy, long start, int len, Scratch s, boolean relu, double[] scale,
+                                  double[] shift) {
+        double[] a = s.a;
+        double[] b = s.b;
+        load(x, start, a, len, s.f);
+        load(dy, start, b, len, s.f);
+        if (relu) {
+            for (int i = 0; i < len; i++) {
+                b[i] = reluGate(a[i] * scale[i] + shift[i], b[i]);
+            }
         }
     }
 
