@@ -21,7 +21,7 @@ import java.util.Objects;
  * @param stem          root block geometry
  */
 public record ResNetV2Spec(String name, List<Integer> unitsPerStage, int baseWidth, int groups,
-                           double gnEpsilon, double wsEpsilon, int numClasses, Stem stem) {
+                           double gnEpsilon, double wsEpsilon, int numClasses, Stem stem) implements java.io.Serializable {
 
     /**
      * Geometry of the root block: a {@code kernel x kernel} standardized convolution with stride
@@ -29,7 +29,7 @@ public record ResNetV2Spec(String name, List<Integer> unitsPerStage, int baseWid
      * {@code poolPadding} and a {@code poolKernel} max pool with stride {@code poolStride} and no further
      * padding. BiT: 7/2/3 and 1, 3/2.
      */
-    public record Stem(int kernel, int stride, int padding, int poolPadding, int poolKernel, int poolStride) {
+    public record Stem(int kernel, int stride, int padding, int poolPadding, int poolKernel, int poolStride) implements java.io.Serializable {
         public static final Stem BIT = new Stem(7, 2, 3, 1, 3, 2);
 
         public Stem {

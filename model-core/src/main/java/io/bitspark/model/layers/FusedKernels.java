@@ -149,6 +149,16 @@ public final class FusedKernels {
         return true;
     }
 
+    /** Address of the first element of a C-contiguous float or double array (views of buffers of any size). */
+    public static long address(INDArray a) {
+        return mem(a).address();
+    }
+
+    /** Runs {@code body} for 0..n-1 on the kernel thread pool (sized by OMP_NUM_THREADS). */
+    public static void parallel(int n, java.util.function.IntConsumer body) {
+        parallelFor(n, body);
+    }
+
     static Mem mem(INDArray a) {
         if (!direct(a)) {
             throw new IllegalArgumentException("array is not C-contiguous float/double: " + a.shapeInfoToString());

@@ -35,11 +35,16 @@ public final class Stores {
 
     /** A store rooted at directory {@code uri}. */
     public static ArtifactStore directory(String uri) throws IOException {
+        return isLocal(uri) ? new LocalStore(localPath(uri)) : directory(uri, hadoopConfiguration());
+    }
+
+    /** A store rooted at directory {@code uri}, with the given Hadoop settings (on executors: the driver's). */
+    public static ArtifactStore directory(String uri, Configuration conf) throws IOException {
         if (isLocal(uri)) {
             return new LocalStore(localPath(uri));
         }
         try {
-            return new HadoopStore(new URI(uri.endsWith("/") ? uri : uri + "/"), hadoopConfiguration());
+            return new HadoopStore(new URI(uri.endsWith("/") ? uri : uri + "/"), conf);
         } catch (URISyntaxException e) {
             throw new IllegalArgumentException("malformed URI '" + uri + "': " + e.getMessage());
         }

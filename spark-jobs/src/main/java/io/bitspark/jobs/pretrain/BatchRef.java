@@ -1,38 +1,93 @@
 package io.bitspark.jobs.pretrain;
 
+import java.io.Serializable;
+import java.net.URLDecoder;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
+import io.bitspark.data.shards.BatchPlan;
+
 /**
- * A batch reference as dl4j-spark passes it to a loader: a valid URI (the shard, so that the Spark module
- * can resolve its file system) with the rows and the epoch in the fragment:
- * {@code hdfs://nn/data/train/train-00003-of-00040.parquet#from=1280&n=128&epoch=7}.
+ * A batch as row ranges of shards plus the epoch (which seeds augmentation). As dl4j-spark passes it to a
+ * loader it is a valid URI (the first shard, so that the Spark module can resolve its file system) with the
+ * ranges in the fragment:
+ * {@code hdfs://nn/data/train/train-00003-of-00040.parquet#epoch=7&r=hdfs%3A%2F%2Fnn%2F...parquet,1280,128}.
  */
-public record BatchRef(String shard, long from, int count, long epoch) {
+public record BatchRef(List<Range> ranges, long epoch) implements Serializable {
+
+    /** Rows {@code [from, from + count)} of a shard. */
+    public record Range(String shard, long from, int count) implements Serializable {}
+
+    public BatchRef {
+        if (ranges.isEmpty()) {
+            throw new IllegalArgumentException("a batch needs at least one row range");
+        }
+        ranges = List.copyOf(ranges);
+    }
+
+    public BatchRef(String shard, long from, int count, long epoch) {
+        this(List.of(new Range(shard, from, count)), epoch);
+    }
+
+    /** The batch of plan pieces, with shard indices resolved to URIs. */
+    public static BatchRef of(List<BatchPlan.Piece> pieces, List<String> shardUris, long epoch) {
+        List<Range> r = new ArrayList<>(pieces.size());
+        for (BatchPlan.Piece p : pieces) {
+            r.add(new Range(shardUris.get(p.shard()), p.from(), p.count()));
+        }
+        return new BatchRef(r, epoch);
+    }
+
+    /** Rows in the batch. */
+    public int count() {
+        int n = 0;
+        for (Range r : ranges) {
+            n += r.count();
+        }
+        return n;
+    }
 
     public String encode() {
-        return String.format(Locale.ROOT, "%s#from=%d&n=%d&epoch=%d", shard, from, count, epoch);
+        StringBuilder b = new StringBuilder(ranges.get(0).shard()).append("#epoch=").append(epoch);
+        for (Range r : ranges) {
+            b.append("&r=").append(URLEncoder.encode(r.shard(), StandardCharsets.UTF_8)).append(',').append(r.from())
+                    .append(',').append(r.count());
+        }
+        return b.toString();
     }
 
     public static BatchRef decode(String s) {
-        int hash = s.lastIndexOf('#');
+        int hash = s.indexOf('#');
         if (hash < 0) {
             throw new IllegalArgumentException("not a batch reference: " + s);
         }
-        long from = -1;
-        int n = -1;
         long epoch = -1;
+        List<Range> ranges = new ArrayList<>();
         for (String kv : s.substring(hash + 1).split("&")) {
             String[] p = kv.split("=", 2);
             switch (p[0]) {
-                case "from" -> from = Long.parseLong(p[1]);
-                case "n" -> n = Integer.parseInt(p[1]);
                 case "epoch" -> epoch = Long.parseLong(p[1]);
+                case "r" -> {
+                    String[] f = p[1].split(",");
+                    if (f.length != 3) {
+                        throw new IllegalArgumentException("malformed row range '" + p[1] + "' in batch reference " + s);
+                    }
+                    ranges.add(new Range(URLDecoder.decode(f[0], StandardCharsets.UTF_8), Long.parseLong(f[1]), Integer.parseInt(f[2])));
+                }
                 default -> throw new IllegalArgumentException("unknown field '" + p[0] + "' in batch reference " + s);
             }
         }
-        if (from < 0 || n < 1 || epoch < 0) {
+        if (epoch < 0 || ranges.isEmpty() || ranges.stream().anyMatch(r -> r.from() < 0 || r.count() < 1)) {
             throw new IllegalArgumentException("incomplete batch reference " + s);
         }
-        return new BatchRef(s.substring(0, hash), from, n, epoch);
+        return new BatchRef(ranges, epoch);
+    }
+
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT, "%d rows of epoch %d from %s", count(), epoch, ranges);
     }
 }

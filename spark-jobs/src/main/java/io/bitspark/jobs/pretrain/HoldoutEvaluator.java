@@ -1,6 +1,7 @@
 package io.bitspark.jobs.pretrain;
 
 import java.io.IOException;
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,8 +19,13 @@ import io.bitspark.model.train.Metrics;
 /**
  * Evaluates a network on the first {@code maxExamples} images of the holdout split (evaluation view, no
  * augmentation): top-1 and top-5 accuracy for single-label data, mean average precision for multi-label.
+ * The work splits by batch over any number of workers ({@link #part}); {@link #metrics} combines the parts:
+ * for single-label data a part is three counts, so evaluation on executors sends almost nothing to the driver.
  */
-public final class HoldoutEvaluator {
+public final class HoldoutEvaluator implements Serializable {
+
+    /** One worker's share of an evaluation: hit counts (single-label) or scores and labels (multi-label). */
+    public record Part(long examples, long top1, long top5, float[][] scores, boolean[][] labels) implements Serializable {}
 
     private final List<BatchRef> refs = new ArrayList<>();
     private final ShardBatchLoader loader;
@@ -46,48 +52,67 @@ public final class HoldoutEvaluator {
         return examples;
     }
 
-    /** Metric name to value; empty when the holdout split is empty. */
+    /** Metric name to value on the whole holdout selection; empty when the holdout split is empty. */
     public Map<String, Double> evaluate(ComputationGraph net) throws IOException {
-        Map<String, Double> out = new LinkedHashMap<>();
-        if (refs.isEmpty()) {
-            return out;
-        }
+        return metrics(List.of(part(net, 0, 1)));
+    }
+
+    /** Evaluates batches {@code worker, worker + workers, ...} of the holdout selection. */
+    public Part part(ComputationGraph net, int worker, int workers) throws IOException {
+        long n = 0;
+        long top1 = 0;
+        long top5 = 0;
         List<float[]> scores = new ArrayList<>();
-        List<float[]> labels = new ArrayList<>();
-        for (BatchRef r : refs) {
-            DataSet d = loader.load(r);
+        List<boolean[]> labels = new ArrayList<>();
+        for (int b = worker; b < refs.size(); b += workers) {
+            DataSet d = loader.load(refs.get(b));
             INDArray logits = BitOutputs.logits(net, d.getFeatures());
             for (int i = 0; i < logits.size(0); i++) {
-                scores.add(logits.getRow(i).toFloatVector());
-                labels.add(d.getLabels().getRow(i).toFloatVector());
-            }
-        }
-        float[][] s = scores.toArray(new float[0][]);
-        if (loss == LossKind.SOFTMAX_CROSS_ENTROPY) {
-            int[] y = new int[s.length];
-            for (int i = 0; i < y.length; i++) {
-                float[] l = labels.get(i);
-                for (int c = 0; c < l.length; c++) {
-                    if (l[c] > 0) {
-                        y[i] = c;
-                        break;
+                float[] s = logits.getRow(i).toFloatVector();
+                float[] l = d.getLabels().getRow(i).toFloatVector();
+                n++;
+                if (loss == LossKind.SOFTMAX_CROSS_ENTROPY) {
+                    int y = 0;
+                    while (y < l.length - 1 && l[y] <= 0) {
+                        y++;
                     }
+                    float[][] one = {s};
+                    int[] ys = {y};
+                    top1 += Math.round(Metrics.topK(one, ys, 1));
+                    top5 += Math.round(Metrics.topK(one, ys, Math.min(5, s.length)));
+                } else {
+                    boolean[] p = new boolean[l.length];
+                    for (int c = 0; c < l.length; c++) {
+                        p[c] = l[c] > 0;
+                    }
+                    scores.add(s);
+                    labels.add(p);
                 }
             }
-            out.put("holdout_top1", Metrics.topK(s, y, 1));
-            out.put("holdout_top5", Metrics.topK(s, y, Math.min(5, s[0].length)));
-        } else {
-            boolean[][] p = new boolean[s.length][];
-            for (int i = 0; i < s.length; i++) {
-                float[] l = labels.get(i);
-                p[i] = new boolean[l.length];
-                for (int c = 0; c < l.length; c++) {
-                    p[i][c] = l[c] > 0;
-                }
-            }
-            out.put("holdout_map", Metrics.meanAveragePrecision(s, p));
         }
-        out.put("holdout_examples", (double) s.length);
+        return new Part(n, top1, top5, scores.toArray(new float[0][]), labels.toArray(new boolean[0][]));
+    }
+
+    /** The metrics of the parts of one evaluation taken together. */
+    public Map<String, Double> metrics(List<Part> parts) {
+        Map<String, Double> out = new LinkedHashMap<>();
+        long n = parts.stream().mapToLong(Part::examples).sum();
+        if (n == 0) {
+            return out;
+        }
+        if (loss == LossKind.SOFTMAX_CROSS_ENTROPY) {
+            out.put("holdout_top1", parts.stream().mapToLong(Part::top1).sum() / (double) n);
+            out.put("holdout_top5", parts.stream().mapToLong(Part::top5).sum() / (double) n);
+        } else {
+            List<float[]> s = new ArrayList<>();
+            List<boolean[]> p = new ArrayList<>();
+            for (Part part : parts) {
+                s.addAll(List.of(part.scores()));
+                p.addAll(List.of(part.labels()));
+            }
+            out.put("holdout_map", Metrics.meanAveragePrecision(s.toArray(new float[0][]), p.toArray(new boolean[0][])));
+        }
+        out.put("holdout_examples", (double) n);
         return out;
     }
 }

@@ -24,7 +24,8 @@ import io.bitspark.model.arch.ResNetV2Presets;
  * the offending key; unknown keys are errors (a typo must not silently fall back to a default).
  */
 public record PretrainConfig(String preset, String modelPreset, String loss, int resolution, double cropMinArea,
-                             boolean flip, int globalBatch, int workers, int averagingFrequency, double epochs,
+                             boolean flip, int globalBatch, int workers, String engine, int microBatches,
+                             int averagingFrequency, long exchangeTimeoutSeconds, double epochs,
                              long maxSteps, double baseLr, double momentum, double weightDecay, long warmupSteps,
                              List<Double> decayEpochs, double decayFactor, long seed, long checkpointEvery,
                              int keepCheckpoints, long evalEvery, int evalMaxExamples, int evalBatch, long logEvery,
@@ -91,6 +92,16 @@ public record PretrainConfig(String preset, String modelPreset, String loss, int
                 "a multiple of bit.train.workers (" + workers + ")");
         int freq = b.getInt("train.averaging_frequency");
         require(freq >= 1, "bit.train.averaging_frequency", freq, ">= 1");
+        String engine = b.getString("train.engine");
+        require(io.bitspark.jobs.engine.TrainingEngine.NAMES.contains(engine), "bit.train.engine", engine,
+                String.join(" or ", io.bitspark.jobs.engine.TrainingEngine.NAMES));
+        int micro = b.getInt("train.micro_batches");
+        require(micro >= 1, "bit.train.micro_batches", micro, ">= 1");
+        require(workers == 0 || globalBatch % (workers * micro) == 0, "bit.train.global_batch", globalBatch,
+                "a multiple of bit.train.workers x bit.train.micro_batches (" + workers + " x " + micro + ")");
+        require(micro == 1 || engine.equals("allreduce"), "bit.train.micro_batches", micro, "1 with the " + engine + " engine");
+        long timeout = b.getLong("train.exchange_timeout_s");
+        require(timeout >= 1, "bit.train.exchange_timeout_s", timeout, ">= 1");
         double epochs = b.getDouble("train.epochs");
         require(epochs > 0, "bit.train.epochs", epochs, "> 0");
         long maxSteps = b.getLong("train.max_steps");
@@ -126,7 +137,7 @@ public record PretrainConfig(String preset, String modelPreset, String loss, int
             flat.put(e.getKey(), e.getValue().unwrapped());
         }
         return new PretrainConfig(preset, modelPreset, loss, resolution, cropMinArea, b.getBoolean("data.flip"), globalBatch,
-                workers, freq, epochs, maxSteps, baseLr, momentum, wd, warmup, List.copyOf(decays), factor,
+                workers, engine, micro, freq, timeout, epochs, maxSteps, baseLr, momentum, wd, warmup, List.copyOf(decays), factor,
                 b.getLong("train.seed"), ckEvery, keep, evalEvery, evalMax, evalBatch, logEvery, new LinkedHashMap<>(flat));
     }
 

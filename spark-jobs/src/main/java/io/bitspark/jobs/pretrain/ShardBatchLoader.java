@@ -43,32 +43,40 @@ public final class ShardBatchLoader implements DataSetLoader {
     }
 
     public DataSet load(BatchRef ref) throws IOException {
-        List<ShardReader.Example> rows = ShardReader.read(hadoop.value(), ref.shard(), ref.from(), ref.count());
+        int n = ref.count();
         int r = augment.resolution();
         int per = 3 * r * r;
-        float[] x = new float[rows.size() * per];
-        float[] y = new float[rows.size() * numClasses];
-        for (int i = 0; i < rows.size(); i++) {
-            ShardReader.Example e = rows.get(i);
-            try {
-                if (train) {
-                    Augment.train(e.jpeg(), augment, Augment.rng(seed, ref.epoch(), e.key()), x, i * per);
-                } else {
-                    Augment.eval(e.jpeg(), augment, x, i * per);
-                }
-            } catch (IOException ex) {
-                throw new IOException(ref.shard() + " row " + (ref.from() + i) + " (" + e.key() + "): " + ex.getMessage(), ex);
+        float[] x = new float[n * per];
+        float[] y = new float[n * numClasses];
+        int i = 0;
+        for (BatchRef.Range range : ref.ranges()) {
+            List<ShardReader.Example> rows = ShardReader.read(hadoop.value(), range.shard(), range.from(), range.count());
+            if (rows.size() != range.count()) {
+                throw new IOException(range.shard() + ": rows " + range.from() + ".." + (range.from() + range.count())
+                        + " asked, " + rows.size() + " read");
             }
-            for (int c : e.labels()) {
-                if (c < 0 || c >= numClasses) {
-                    throw new IOException(ref.shard() + " row " + (ref.from() + i) + " (" + e.key() + "): label " + c
-                            + " outside 0.." + (numClasses - 1));
+            for (int j = 0; j < rows.size(); j++, i++) {
+                ShardReader.Example e = rows.get(j);
+                try {
+                    if (train) {
+                        Augment.train(e.jpeg(), augment, Augment.rng(seed, ref.epoch(), e.key()), x, i * per);
+                    } else {
+                        Augment.eval(e.jpeg(), augment, x, i * per);
+                    }
+                } catch (IOException ex) {
+                    throw new IOException(range.shard() + " row " + (range.from() + j) + " (" + e.key() + "): " + ex.getMessage(), ex);
                 }
-                y[i * numClasses + c] = 1f;
+                for (int c : e.labels()) {
+                    if (c < 0 || c >= numClasses) {
+                        throw new IOException(range.shard() + " row " + (range.from() + j) + " (" + e.key() + "): label " + c
+                                + " outside 0.." + (numClasses - 1));
+                    }
+                    y[i * numClasses + c] = 1f;
+                }
             }
         }
-        INDArray features = Nd4j.create(x, new long[] {rows.size(), 3, r, r}, 'c');
-        INDArray labels = Nd4j.create(y, new long[] {rows.size(), numClasses}, 'c');
+        INDArray features = Nd4j.create(x, new long[] {n, 3, r, r}, 'c');
+        INDArray labels = Nd4j.create(y, new long[] {n, numClasses}, 'c');
         return new DataSet(features.castTo(DataType.FLOAT), labels.castTo(DataType.FLOAT));
     }
 }

@@ -74,28 +74,49 @@ class PretrainJobTest {
         return a.sub(b).amaxNumber().doubleValue();
     }
 
+    static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PretrainJobTest.class);
+
     /**
-     * Spark with 2 workers averaging every step equals one process taking the combined batch, step by step,
-     * and every worker's updater used the schedule's learning rate at the global step.
+     * The all-reduce engine with 2 workers (1 and 2 micro-batches each) equals one process taking the combined
+     * batch, after 6 steps through warmup and a decay, and the momentum in the checkpoint agrees too.
      */
     @Test
-    void sparkAveragingEqualsSingleProcessOnTheCombinedBatch(@TempDir Path tmp) throws Exception {
+    void allReduceEqualsSingleProcessOnTheCombinedBatch(@TempDir Path tmp) throws Exception {
+        PretrainJob.Result single = new PretrainJob(null, config("train.max_steps=6"), dataset.toString(), tmp.resolve("single").toString(),
+                false, PretrainJob.Mode.SINGLE_PROCESS).run();
+        double scale = single.net().params().amaxNumber().doubleValue();
+        PretrainJob.Result untrained = new PretrainJob(null, config("train.max_steps=1"), dataset.toString(),
+                tmp.resolve("one").toString(), false, PretrainJob.Mode.SINGLE_PROCESS).run();
+        for (int micro : new int[] {1, 2}) {
+            PretrainJob.Result distributed = new PretrainJob(spark, config("train.max_steps=6", "train.micro_batches=" + micro),
+                    dataset.toString(), tmp.resolve("spark" + micro).toString(), false, PretrainJob.Mode.SPARK).run();
+            assertEquals(6, distributed.steps());
+            double diff = maxAbsDiff(distributed.net().params(), single.net().params());
+            double mdiff = maxAbsDiff(distributed.net().getUpdater().getStateViewArray(), single.net().getUpdater().getStateViewArray());
+            LOG.info("allreduce ({} micro-batches) vs single process after 6 steps: max |param diff| {}, max |momentum diff| {} (max |param| {})",
+                    micro, diff, mdiff, scale);
+            assertTrue(diff < 1e-5, "parameters differ by " + diff);
+            assertTrue(mdiff < 1e-4, "momentum differs by " + mdiff);
+            // The training moved the parameters well beyond that tolerance.
+            assertTrue(maxAbsDiff(untrained.net().params(), single.net().params()) > 100 * Math.max(diff, 1e-6));
+        }
+    }
+
+    /**
+     * dl4j-spark parameter averaging (the baseline engine) equals the single process too, and every worker's
+     * updater used the schedule's learning rate at the global step.
+     */
+    @Test
+    void paramAveragingBaselineEqualsSingleProcess(@TempDir Path tmp) throws Exception {
         SEEN.clear();
-        PretrainConfig cfg = config("train.max_steps=6");
+        PretrainConfig cfg = config("train.max_steps=6", "train.engine=dl4j-paramavg");
         PretrainJob.Result distributed = new PretrainJob(spark, cfg, dataset.toString(), tmp.resolve("spark").toString(),
                 false, PretrainJob.Mode.SPARK).withHook(new RecordingHook()).run();
         PretrainJob.Result single = new PretrainJob(null, cfg, dataset.toString(), tmp.resolve("single").toString(),
                 false, PretrainJob.Mode.SINGLE_PROCESS).run();
-        assertEquals(6, distributed.steps());
         double diff = maxAbsDiff(distributed.net().params(), single.net().params());
-        double scale = single.net().params().amaxNumber().doubleValue();
-        org.slf4j.LoggerFactory.getLogger(PretrainJobTest.class).info("spark vs single process after 6 steps: max |param diff| {} (max |param| {})", diff, scale);
+        LOG.info("dl4j-paramavg vs single process after 6 steps: max |param diff| {}", diff);
         assertTrue(diff < 1e-5, "parameters differ by " + diff);
-        // The training moved the parameters well beyond that tolerance.
-        PretrainJob.Result untrained = new PretrainJob(null, config("train.max_steps=1"), dataset.toString(),
-                tmp.resolve("one").toString(), false, PretrainJob.Mode.SINGLE_PROCESS).run();
-        assertTrue(maxAbsDiff(untrained.net().params(), single.net().params()) > 100 * Math.max(diff, 1e-6));
-
         UpstreamSchedule schedule = (UpstreamSchedule) ((SgdMomentum) ((org.deeplearning4j.nn.conf.layers.BaseLayer) single.net().getLayer("head/conv2d").conf().getLayer())
                 .getIUpdater()).getLearningRateSchedule();
         assertEquals(java.util.Set.of(0, 1, 2, 3, 4, 5), SEEN.keySet(), "iterations seen by the workers");
@@ -105,9 +126,12 @@ class PretrainJobTest {
         assertNotEquals(SEEN.get(1), SEEN.get(5), "the schedule moved (warmup, then a decay)");
     }
 
-    /** Stopped after step 3 and resumed, a run ends where an uninterrupted one does. */
+    /**
+     * Stopped after step 3 and resumed, a run ends bitwise where an uninterrupted one does; resumed on another
+     * number of workers it continues the same trajectory (equal up to float summation order).
+     */
     @Test
-    void resumeContinuesExactly(@TempDir Path tmp) throws Exception {
+    void resumeContinuesExactlyOnAnyWorkerCount(@TempDir Path tmp) throws Exception {
         PretrainJob.Result full = new PretrainJob(spark, config("train.max_steps=6"), dataset.toString(),
                 tmp.resolve("full").toString(), false, PretrainJob.Mode.SPARK).run();
         PretrainJob.Result first = new PretrainJob(spark, config("train.max_steps=3"), dataset.toString(),
@@ -119,11 +143,22 @@ class PretrainJobTest {
         PretrainJob.Result resumed = new PretrainJob(spark, config("train.max_steps=6"), dataset.toString(),
                 tmp.resolve("split").toString(), true, PretrainJob.Mode.SPARK).run();
         assertEquals(6, resumed.steps());
-        assertEquals(0.0, maxAbsDiff(full.net().params(), resumed.net().params()), 1e-7);
+        assertEquals(0.0, maxAbsDiff(full.net().params(), resumed.net().params()), 0.0, "resume is bitwise");
         assertEquals(full.net().getUpdater().getStateViewArray(), resumed.net().getUpdater().getStateViewArray());
         // Checkpoints at 2, 4, 6 (and 3 from the stopped run); the newest three are kept.
         List<String> kept = new io.bitspark.model.checkpoint.LocalStore(tmp.resolve("split")).list("checkpoints");
         assertEquals(List.of("step-00000003", "step-00000004", "step-00000006"), kept);
+
+        // The same run stopped at 3 on 2 workers, resumed on 1 worker, then on 2 micro-batches.
+        new PretrainJob(spark, config("train.max_steps=3"), dataset.toString(), tmp.resolve("other").toString(), false,
+                PretrainJob.Mode.SPARK).run();
+        new PretrainJob(spark, config("train.max_steps=4", "train.workers=1"), dataset.toString(), tmp.resolve("other").toString(),
+                true, PretrainJob.Mode.SPARK).run();
+        PretrainJob.Result moved = new PretrainJob(spark, config("train.max_steps=6", "train.micro_batches=2"), dataset.toString(),
+                tmp.resolve("other").toString(), true, PretrainJob.Mode.SPARK).run();
+        double diff = maxAbsDiff(full.net().params(), moved.net().params());
+        LOG.info("resumed on 1 worker, then 2 workers x 2 micro-batches, vs 2 workers throughout: max |param diff| {}", diff);
+        assertTrue(diff < 1e-5, "parameters differ by " + diff);
     }
 
     @Test

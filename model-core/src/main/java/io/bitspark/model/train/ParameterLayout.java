@@ -1,0 +1,100 @@
+package io.bitspark.model.train;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.graph.vertex.GraphVertex;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.learning.regularization.L2Regularization;
+import org.nd4j.linalg.learning.regularization.Regularization;
+import org.nd4j.linalg.schedule.FixedSchedule;
+
+import io.bitspark.model.layers.FusedKernels;
+
+/**
+ * Where each parameter sits in a network's flat parameter (and gradient, and momentum) vector, with what
+ * the optimizer applies to it: its L2 coefficient and whether its gradient is an average over the batch. This
+ * is the order DL4J flattens in (vertices in topological order, each layer's parameter table in order), checked
+ * against the parameter views' addresses, so an update of any slice {@code [from, to)} of the flat vectors
+ * does exactly what DL4J's updater does to those elements.
+ */
+public final class ParameterLayout implements Serializable {
+
+    /** {@code length} parameters from {@code offset}, named {@code vertex_param}. */
+    public record Segment(String name, long offset, long length, double l2, boolean divideByBatch) implements Serializable {}
+
+    private final List<Segment> segments;
+    private final long size;
+
+    private ParameterLayout(List<Segment> segments, long size) {
+        this.segments = List.copyOf(segments);
+        this.size = size;
+    }
+
+    public static ParameterLayout of(ComputationGraph net) {
+        INDArray flat = net.params();
+        long base = FusedKernels.address(flat);
+        int width = flat.dataType().width();
+        List<Segment> out = new ArrayList<>();
+        long offset = 0;
+        GraphVertex[] vertices = net.getVertices();
+        for (int i : net.topologicalSortOrder()) {
+            GraphVertex v = vertices[i];
+            if (!v.hasLayer() || v.getLayer().numParams() == 0) {
+                continue;
+            }
+            Layer layer = v.getLayer();
+            for (Map.Entry<String, INDArray> e : layer.paramTable(false).entrySet()) {
+                String name = v.getVertexName() + "_" + e.getKey();
+                INDArray p = e.getValue();
+                long at = (start(p) - base) / width;
+                if (at != offset) {
+                    throw new IllegalStateException(name + " sits at " + at + " in the flat parameters, expected " + offset);
+                }
+                double l2 = 0;
+                for (Regularization r : layer.getConfig().getRegularizationByParam(e.getKey())) {
+                    if (r instanceof L2Regularization l && l.getL2() instanceof FixedSchedule f) {
+                        l2 += f.valueAt(0, 0);
+                    } else {
+                        throw new UnsupportedOperationException(name + ": regularization " + r + " is not supported by the sharded optimizer");
+                    }
+                }
+                out.add(new Segment(name, offset, p.length(), l2, layer.updaterDivideByMinibatch(e.getKey())));
+                offset += p.length();
+            }
+        }
+        if (offset != flat.length()) {
+            throw new IllegalStateException("layout covers " + offset + " of " + flat.length() + " parameters");
+        }
+        return new ParameterLayout(out, offset);
+    }
+
+    /** Address of a parameter view's first element, whatever its order (DL4J keeps some kernels in 'f' order). */
+    private static long start(INDArray a) {
+        org.nd4j.linalg.api.buffer.DataBuffer d = a.data();
+        org.nd4j.linalg.api.buffer.DataBuffer original = d.originalDataBuffer();
+        long address = original == null || original == d ? d.addressPointer().address() + (long) a.dataType().width() * a.offset()
+                : d.addressPointer().address();
+        if (!a.isView() && a.length() != a.data().length()) {
+            throw new IllegalStateException("parameter array does not cover its buffer");
+        }
+        return address;
+    }
+
+    public List<Segment> segments() {
+        return segments;
+    }
+
+    public long size() {
+        return size;
+    }
+
+    /** Element range {@code [from, to)} owned by {@code rank} of {@code n}: balanced, in rank order. */
+    public static long[] slice(long size, int rank, int n) {
+        return new long[] {size * rank / n, size * (rank + 1) / n};
+    }
+}

@@ -1,0 +1,351 @@
+package io.bitspark.jobs.engine;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.resource.ResourceInformation;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.bitspark.jobs.pretrain.HoldoutEvaluator;
+import io.bitspark.model.checkpoint.ProjectCheckpoint;
+import io.bitspark.model.checkpoint.Provenance;
+import io.bitspark.model.train.ShardedSgd;
+
+/**
+ * One worker's part of a round, run as a task of a barrier stage (all workers start together). The workers
+ * agree on ranks (an executor that holds the replica of rank r at the round's first step takes rank r again),
+ * connect a {@link Mesh}, and run the steps on their resident {@link Replica}: gradient of the worker's share
+ * (summed over micro-batches), reduce-scatter, SGD-momentum on the owned slice, all-gather of the parameters.
+ * When any rank's state is missing or stale (an executor was lost, or a previous attempt died mid-round) every
+ * rank restores from the newest checkpoint (or the seed) and the round recomputes from there, so no
+ * contribution is ever counted twice or skipped.
+ */
+final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.Iterator<Integer>, scala.collection.Iterator<WorkerResult>>
+        implements Serializable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RoundTask.class);
+
+    private final Broadcast<EngineContext> context;
+    private final TrainingEngine.RoundRequest request;
+    private final String restoreDir;
+
+    RoundTask(Broadcast<EngineContext> context, TrainingEngine.RoundRequest request, String restoreDir) {
+        this.context = context;
+        this.request = request;
+        this.restoreDir = restoreDir;
+    }
+
+    @Override
+    public scala.collection.Iterator<WorkerResult> apply(scala.collection.Iterator<Integer> ignored) {
+        try {
+            return scala.collection.Iterator$.MODULE$.single(run());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private WorkerResult run() throws IOException {
+        BarrierTaskContext task = BarrierTaskContext.get();
+        EngineContext ctx = context.value();
+        int n = ctx.workers();
+        int partition = task.partitionId();
+        String executor = SparkEnv.get().executorId();
+        String host = SparkEnv.get().blockManager().blockManagerId().host();
+        String device = bindDevice(task);
+        Replica.RESIDENT.keySet().removeIf(k -> !k.startsWith(ctx.runId() + "#"));
+
+        List<Integer> resident = new ArrayList<>();
+        for (int r = 0; r < n; r++) {
+            Replica rep = Replica.RESIDENT.get(Replica.key(ctx.runId(), r));
+            if (rep != null && rep.step == request.from() && rep.workers == n && !rep.busy.get()) {
+                resident.add(r);
+            }
+        }
+        long wall0 = System.nanoTime();
+        try (ServerSocketChannel server = Mesh.listen(host)) {
+            int port = ((java.net.InetSocketAddress) server.getLocalAddress()).getPort();
+            String[] all = task.allGather(partition + "|" + executor + "|" + host + ":" + port + "|" + join(resident));
+            int[] rankOf = new int[n];
+            boolean consistent = assignRanks(all, rankOf);
+            int rank = rankOf[partition];
+            String[] addresses = new String[n];
+            for (String s : all) {
+                String[] f = s.split("\\|", -1);
+                addresses[rankOf[Integer.parseInt(f[0])]] = f[2];
+            }
+            long token = (ctx.runId().hashCode() * 0x9E3779B97F4A7C15L) ^ ((long) task.stageId() << 20) ^ task.stageAttemptNumber()
+                    ^ (request.from() << 40);
+            try (Mesh mesh = Mesh.connect(rank, addresses, server, token, ctx.exchangeTimeoutMillis())) {
+                return train(task, ctx, mesh, rank, partition, executor, host, device, consistent, wall0);
+            }
+        }
+    }
+
+    /** Deterministic on every task: resident ranks first (in partition order), the rest in ascending order. */
+    static boolean assignRanks(String[] all, int[] rankOf) {
+        int n = rankOf.length;
+        Arrays.fill(rankOf, -1);
+        boolean[] taken = new boolean[n];
+        String[] byPartition = new String[n];
+        for (String s : all) {
+            byPartition[Integer.parseInt(s.split("\\|", -1)[0])] = s;
+        }
+        boolean consistent = true;
+        for (int p = 0; p < n; p++) {
+            String res = byPartition[p].split("\\|", -1)[3];
+            if (!res.isEmpty()) {
+                for (String r : res.split(",")) {
+                    int rank = Integer.parseInt(r);
+                    if (!taken[rank]) {
+                        taken[rank] = true;
+                        rankOf[p] = rank;
+                        break;
+                    }
+                }
+            }
+            consistent &= rankOf[p] >= 0;
+        }
+        int next = 0;
+        for (int p = 0; p < n; p++) {
+            if (rankOf[p] < 0) {
+                while (taken[next]) {
+                    next++;
+                }
+                taken[next] = true;
+                rankOf[p] = next;
+            }
+        }
+        return consistent;
+    }
+
+    private static String join(List<Integer> l) {
+        StringBuilder b = new StringBuilder();
+        for (int x : l) {
+            b.append(b.length() == 0 ? "" : ",").append(x);
+        }
+        return b.toString();
+    }
+
+    /** Binds ND4J to the GPU Spark assigned this task (when the backend has GPUs); returns the address, or "cpu". */
+    static String bindDevice(org.apache.spark.TaskContext task) {
+        Map<String, ResourceInformation> res = task.resourcesJMap();
+        ResourceInformation gpu = res == null ? null : res.get("gpu");
+        if (gpu == null || gpu.addresses().length == 0) {
+            return "cpu";
+        }
+        String address = gpu.addresses()[0];
+        boolean cuda = Nd4j.getBackend().getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT).contains("cu");
+        if (cuda) {
+            Nd4j.getAffinityManager().unsafeSetDevice(Integer.parseInt(address.trim()));
+            return "gpu:" + address;
+        }
+        return "gpu:" + address + " (not bound: " + Nd4j.getBackend().getClass().getSimpleName() + ")";
+    }
+
+    private WorkerResult train(BarrierTaskContext task, EngineContext ctx, Mesh mesh, int rank, int partition, String executor,
+                               String host, String device, boolean consistent, long wall0) throws IOException {
+        String key = Replica.key(ctx.runId(), rank);
+        Replica rep;
+        String note = null;
+        if (consistent) {
+            rep = Replica.RESIDENT.get(key);
+        } else {
+            Replica.RESIDENT.remove(key);
+            if (restoreDir != null) {
+                rep = Replica.restore(ctx, rank, restoreDir);
+                note = "restored from " + restoreDir + " at step " + rep.step;
+            } else {
+                rep = Replica.fresh(ctx, rank);
+                note = "initialised from seed " + ctx.seed();
+            }
+            String[] prints = task.allGather(rep.step + "/" + rep.fingerprint());
+            for (String p : prints) {
+                if (!p.equals(prints[0])) {
+                    throw new IllegalStateException("replicas differ after restoring: " + Arrays.toString(prints));
+                }
+            }
+            if (request.from() != rep.step || rep.step != 0) {
+                LOG.info("rank {} on executor {}: {} ({} of {} ranks had state at step {})", rank, executor, note,
+                        consistent ? n(ctx) : "not all", ctx.workers(), request.from());
+            }
+        }
+        if (!rep.busy.compareAndSet(false, true)) {
+            throw new IllegalStateException("replica " + key + " is in use by another task");
+        }
+        Replica.RESIDENT.put(key, rep);
+        try {
+            long start = rep.step;
+            long end = request.to();
+            double[] losses = new double[(int) (end - start)];
+            double[] t = new double[4];
+            long sent0 = mesh.bytesSent();
+            long recv0 = mesh.bytesReceived();
+            ExecutorService prefetch = Executors.newSingleThreadExecutor(r -> {
+                Thread th = new Thread(r, "bit-prefetch");
+                th.setDaemon(true);
+                return th;
+            });
+            try {
+                Future<DataSet[]> next = prefetch.submit(() -> load(ctx, rank, start));
+                for (long s = start; s < end; s++) {
+                    if (task.isInterrupted()) {
+                        throw new IllegalStateException("task killed at step " + s);
+                    }
+                    long a = System.nanoTime();
+                    DataSet[] micro;
+                    try {
+                        micro = next.get();
+                    } catch (Exception e) {
+                        throw new IOException("loading step " + s + " for rank " + rank + ": " + e.getMessage(), e);
+                    }
+                    long following = s + 1;
+                    next = following < end ? prefetch.submit(() -> load(ctx, rank, following)) : null;
+                    long b = System.nanoTime();
+                    double loss = 0;
+                    for (int j = 0; j < micro.length; j++) {
+                        rep.net.setInputs(micro[j].getFeatures());
+                        rep.net.setLabels(micro[j].getLabels());
+                        rep.net.computeGradientAndScore();
+                        loss += rep.net.score();
+                        if (rep.accumulator != null) {
+                            if (j == 0) {
+                                rep.accumulator.assign(rep.grads);
+                            } else {
+                                rep.accumulator.addi(rep.grads);
+                            }
+                        }
+                    }
+                    rep.net.clearLayersStates();
+                    losses[(int) (s - start)] = loss / micro.length;
+                    long c = System.nanoTime();
+                    double lr = ctx.schedule().lr(s);
+                    long u;
+                    if (ctx.averagingFrequency() == 1) {
+                        mesh.reduceScatter(rep.gradient());
+                        u = System.nanoTime();
+                        ShardedSgd.step(rep.params, rep.gradient(), rep.velocity, rep.velocityOffset, rep.from, rep.to, rep.layout,
+                                ctx.globalBatch(), lr, ctx.momentum());
+                        long w = System.nanoTime();
+                        mesh.allGather(rep.params);
+                        t[3] += (w - u) / 1e9;
+                        t[2] += (System.nanoTime() - w + u - c) / 1e9;
+                    } else {
+                        ShardedSgd.step(rep.params, rep.gradient(), rep.velocity, 0, 0, rep.params.length(), rep.layout,
+                                ctx.globalBatch() / ctx.workers(), lr, ctx.momentum());
+                        u = System.nanoTime();
+                        t[3] += (u - c) / 1e9;
+                        if ((s + 1) % ctx.averagingFrequency() == 0 || s + 1 == end) {
+                            mesh.allReduceMean(rep.params);
+                            mesh.allReduceMean(rep.velocity);
+                        }
+                        t[2] += (System.nanoTime() - u) / 1e9;
+                    }
+                    t[0] += (b - a) / 1e9;
+                    t[1] += (c - b) / 1e9;
+                    rep.step = s + 1;
+                }
+            } finally {
+                prefetch.shutdownNow();
+            }
+            HoldoutEvaluator.Part eval = null;
+            if (request.evaluate()) {
+                eval = ctx.evaluator().part(rep.net, rank, ctx.workers());
+            }
+            String checkpoint = null;
+            if (request.checkpoint() != null) {
+                checkpoint = checkpoint(ctx, mesh, rep, request.checkpoint());
+            }
+            long sent = mesh.bytesSent() - sent0;
+            long recv = mesh.bytesReceived() - recv0;
+            if (request.last()) {
+                Replica.RESIDENT.remove(key);
+            }
+            Runtime rt = Runtime.getRuntime();
+            long[] rss = rss();
+            return new WorkerResult(rank, partition, executor, host, device, start, end, losses, t[0], t[1], t[2], t[3],
+                    (System.nanoTime() - wall0) / 1e9, sent, recv, eval, checkpoint, note, rt.totalMemory() - rt.freeMemory(),
+                    rss[0], rss[1]);
+        } finally {
+            rep.busy.set(false);
+        }
+    }
+
+    private static String n(EngineContext ctx) {
+        return String.valueOf(ctx.workers());
+    }
+
+    /** Micro-batches of this rank's share of a step, decoded and augmented. */
+    private static DataSet[] load(EngineContext ctx, int rank, long step) throws IOException {
+        DataSet[] out = new DataSet[ctx.microBatches()];
+        for (int j = 0; j < out.length; j++) {
+            out[j] = ctx.trainLoader().load(ctx.share(step, rank, j));
+        }
+        return out;
+    }
+
+    /** Rank 0 gathers the momentum slices into its updater state and writes the checkpoint itself. */
+    private static String checkpoint(EngineContext ctx, Mesh mesh, Replica rep, TrainingEngine.CheckpointRequest c) throws IOException {
+        boolean sharded = ctx.averagingFrequency() == 1;
+        if (rep.rank != 0) {
+            if (sharded) {
+                mesh.gather(rep.velocity.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, rep.to - rep.from)), null,
+                        rep.params.length());
+            }
+            return null;
+        }
+        org.nd4j.linalg.api.ndarray.INDArray state = rep.updaterState();
+        if (sharded) {
+            mesh.gather(rep.velocity.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, rep.to - rep.from)), state,
+                    rep.params.length());
+        } else {
+            state.assign(rep.velocity);
+        }
+        rep.net.getConfiguration().setIterationCount(Math.toIntExact(rep.step));
+        rep.net.getConfiguration().setEpochCount(Math.toIntExact(ctx.epochOf(rep.step)));
+        Provenance p = Provenance.read(new java.io.ByteArrayInputStream(c.provenanceJson().getBytes(StandardCharsets.UTF_8)), c.dir());
+        var store = ctx.runStore();
+        ProjectCheckpoint.write(store, c.dir(), rep.net, p, true);
+        rep.releaseUpdater();
+        return store.uri(c.dir());
+    }
+
+    /** Resident set size and its peak, in bytes (Linux), or -1. */
+    static long[] rss() {
+        long cur = -1;
+        long peak = -1;
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    cur = kib(line);
+                } else if (line.startsWith("VmHWM:")) {
+                    peak = kib(line);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux
+        }
+        return new long[] {cur, peak};
+    }
+
+    private static long kib(String line) {
+        return 1024 * Long.parseLong(line.replaceAll("[^0-9]", ""));
+    }
+}
