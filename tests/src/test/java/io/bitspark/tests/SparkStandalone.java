@@ -32,6 +32,11 @@ final class SparkStandalone implements AutoCloseable {
     private final Map<String, String> env;
 
     SparkStandalone(Path dir, int workers) throws Exception {
+        this(dir, workers, w -> List.of());
+    }
+
+    /** {@code workerOptions}: extra JVM options of worker {@code w} (for example the resources it offers). */
+    SparkStandalone(Path dir, int workers, java.util.function.IntFunction<List<String>> workerOptions) throws Exception {
         this.home = Files.createDirectories(dir.resolve("spark-home"));
         Path jars = Files.createDirectories(home.resolve("jars"));
         try (Stream<Path> s = Files.list(Path.of(System.getProperty("bit.spark.lib")))) {
@@ -53,7 +58,7 @@ final class SparkStandalone implements AutoCloseable {
         Processes.await("the Spark master", Duration.ofSeconds(60), () -> Processes.logContains(masterLog, "I have been elected leader"));
         for (int w = 0; w < workers; w++) {
             Path workDir = Files.createDirectories(dir.resolve("worker" + w));
-            daemons.add(Processes.start(Processes.list(Processes.java(), Processes.SPARK_JAVA17, "-Xmx512m", "-cp", cp,
+            daemons.add(Processes.start(Processes.list(Processes.java(), Processes.SPARK_JAVA17, "-Xmx512m", workerOptions.apply(w), "-cp", cp,
                     "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "1", "--memory", "3g",
                     "--webui-port", Processes.freePort(), "--work-dir", workDir, masterUrl), env, dir.resolve("worker" + w + ".log")));
         }

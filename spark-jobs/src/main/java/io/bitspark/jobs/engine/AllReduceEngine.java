@@ -104,13 +104,15 @@ public final class AllReduceEngine implements TrainingEngine {
         }
         int k = (int) (r.to() - from);
         double[] losses = new double[k];
-        double data = 0, compute = 0, exchange = 0, update = 0, slowest = 0;
+        double data = 0, compute = 0, exchange = 0, update = 0, slowest = 0, slowestSteps = 0;
         long sent = 0, recv = 0;
         List<HoldoutEvaluator.Part> parts = new ArrayList<>();
         String checkpoint = null;
         List<String> workers = new ArrayList<>();
         String note = null;
+        long rss = 0;
         for (WorkerResult w : results) {
+            rss = Math.max(rss, w.rss());
             for (int i = 0; i < k; i++) {
                 losses[i] += w.losses()[i] / results.size();
             }
@@ -130,8 +132,10 @@ public final class AllReduceEngine implements TrainingEngine {
             if (w.note() != null && note == null) {
                 note = w.note();
             }
-            workers.add(String.format(Locale.ROOT, "rank %d: executor %s on %s, %s, heap %d MB, rss %d MB (peak %d MB)", w.rank(),
-                    w.executor(), w.host(), w.device(), w.heapUsed() >> 20, w.rss() >> 20, w.peakRss() >> 20));
+            workers.add(String.format(Locale.ROOT, "rank %d: executor %s on %s, %s, heap %d MB, rss %d MB (peak %d MB), setup %.3f s, "
+                            + "steps %.3f s, task %.3f s", w.rank(), w.executor(), w.host(), w.device(), w.heapUsed() >> 20, w.rss() >> 20,
+                    w.peakRss() >> 20, w.setup(), w.data() + w.compute() + w.exchange() + w.update(), w.wall()));
+            slowestSteps = Math.max(slowestSteps, w.data() + w.compute() + w.exchange() + w.update());
         }
         if (r.checkpoint() != null) {
             lastCheckpoint = r.checkpoint().dir();
@@ -145,8 +149,8 @@ public final class AllReduceEngine implements TrainingEngine {
         double driverRecv = resultBytes + 64.0 * n;
         Map<String, Double> eval = parts.isEmpty() ? Map.of() : ctx.evaluator().metrics(parts);
         return new Round(from, r.to(), losses, eval, checkpoint,
-                new Timings(data / n / k, compute / n / k, exchange / n / k, update / n / k, Math.max(0, wall - slowest) / k),
-                new Traffic((double) sent / n / k, (double) recv / n / k, driverSent / k, driverRecv / k), workers, note);
+                new Timings(data / n / k, compute / n / k, exchange / n / k, update / n / k, Math.max(0, wall - slowestSteps) / k),
+                new Traffic((double) sent / n / k, (double) recv / n / k, driverSent / k, driverRecv / k), workers, note, rss);
     }
 
     static long serializedSize(Object o) {

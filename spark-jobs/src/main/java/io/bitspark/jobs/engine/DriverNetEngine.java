@@ -41,7 +41,7 @@ abstract class DriverNetEngine implements TrainingEngine {
         double busy = t[0] + t[1] + t[2] + t[3];
         return new Round(r.from(), r.to(), losses, eval, checkpoint,
                 new Timings(t[0] / k, t[1] / k, t[2] / k, t[3] / k, Math.max(0, wall - busy) / k), Traffic.NONE,
-                List.of("driver"), null);
+                List.of("driver"), null, -1);
     }
 
     static String write(ArtifactStore store, CheckpointRequest c, ComputationGraph net) throws IOException {

@@ -188,6 +188,54 @@ final class Mesh implements AutoCloseable {
         }
     }
 
+    /**
+     * True when every peer answers with the same round token within {@code millis}: the mesh of a previous round
+     * still connects exactly the workers of this one. On false the mesh is unusable (close it).
+     */
+    boolean handshake(long token, long millis) {
+        deadline = System.currentTimeMillis() + millis;
+        try {
+            List<Future<?>> sends = new ArrayList<>();
+            for (int j = 0; j < size; j++) {
+                if (j != rank) {
+                    SocketChannel c = peers[j];
+                    sends.add(async(() -> {
+                        ByteBuffer b = ByteBuffer.allocate(8).putLong(token).flip();
+                        while (b.hasRemaining()) {
+                            c.write(b);
+                        }
+                    }));
+                }
+            }
+            boolean same = true;
+            for (int j = 0; j < size; j++) {
+                if (j != rank) {
+                    ByteBuffer b = ByteBuffer.allocate(8);
+                    readFully(peers[j], b);
+                    same &= b.flip().getLong() == token;
+                }
+            }
+            await(sends);
+            return same;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        } finally {
+            end();
+        }
+    }
+
+    boolean isOpen() {
+        if (closed) {
+            return false;
+        }
+        for (SocketChannel c : peers) {
+            if (c != null && !c.isOpen()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Slice {@code [from, to)} of each rank. */
     static long[][] slices(long length, int n) {
         long[][] s = new long[n][];

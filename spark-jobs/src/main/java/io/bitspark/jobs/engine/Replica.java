@@ -41,6 +41,18 @@ final class Replica {
     final INDArray accumulator;
     final AtomicBoolean busy = new AtomicBoolean();
     volatile long step;
+    /** The connections to the other workers, kept for the next round; null until set up (or after a failure). */
+    volatile Mesh mesh;
+    /** Workers sharing this JVM (their cores are split among them). */
+    volatile int workersHere = 1;
+
+    void dropMesh() {
+        Mesh m = mesh;
+        mesh = null;
+        if (m != null) {
+            m.close();
+        }
+    }
 
     private Replica(EngineContext ctx, int rank, ComputationGraph net, long step, INDArray fullVelocity) {
         this.runId = ctx.runId();

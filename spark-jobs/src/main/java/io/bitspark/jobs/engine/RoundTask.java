@@ -63,6 +63,7 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
     }
 
     private WorkerResult run() throws IOException {
+        long wall0 = System.nanoTime();
         BarrierTaskContext task = BarrierTaskContext.get();
         EngineContext ctx = context.value();
         int n = ctx.workers();
@@ -71,6 +72,23 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
         String host = SparkEnv.get().blockManager().blockManagerId().host();
         String device = bindDevice(task);
         Replica.RESIDENT.keySet().removeIf(k -> !k.startsWith(ctx.runId() + "#"));
+        long token = (ctx.runId().hashCode() * 0x9E3779B97F4A7C15L) ^ ((long) task.stageId() << 20) ^ task.stageAttemptNumber()
+                ^ (request.from() << 40);
+
+        // Fast path: this JVM holds a replica at the round's first step with its connections from the previous
+        // round, and every peer confirms the same round over them: no rendezvous through the driver.
+        for (int r = 0; r < n; r++) {
+            Replica rep = Replica.RESIDENT.get(Replica.key(ctx.runId(), r));
+            if (rep != null && rep.step == request.from() && rep.workers == n && rep.mesh != null && rep.busy.compareAndSet(false, true)) {
+                if (rep.mesh.isOpen() && rep.mesh.handshake(token, Math.min(60_000, ctx.exchangeTimeoutMillis()))) {
+                    shareCores(rep.workersHere);
+                    return train(task, ctx, rep.mesh, rep.rank, partition, executor, host, device, true, wall0, rep.workersHere);
+                }
+                rep.dropMesh();
+                rep.busy.set(false);
+                break;
+            }
+        }
 
         List<Integer> resident = new ArrayList<>();
         for (int r = 0; r < n; r++) {
@@ -79,7 +97,6 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
                 resident.add(r);
             }
         }
-        long wall0 = System.nanoTime();
         try (ServerSocketChannel server = Mesh.listen(host)) {
             int port = ((java.net.InetSocketAddress) server.getLocalAddress()).getPort();
             String[] all = task.allGather(partition + "|" + executor + "|" + host + ":" + port + "|" + join(resident));
@@ -91,12 +108,28 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
                 String[] f = s.split("\\|", -1);
                 addresses[rankOf[Integer.parseInt(f[0])]] = f[2];
             }
-            long token = (ctx.runId().hashCode() * 0x9E3779B97F4A7C15L) ^ ((long) task.stageId() << 20) ^ task.stageAttemptNumber()
-                    ^ (request.from() << 40);
-            try (Mesh mesh = Mesh.connect(rank, addresses, server, token, ctx.exchangeTimeoutMillis())) {
-                return train(task, ctx, mesh, rank, partition, executor, host, device, consistent, wall0);
+            int here = 0;
+            for (String e : all) {
+                here += e.split("\\|", -1)[1].equals(executor) ? 1 : 0;
             }
+            shareCores(here);
+            Mesh mesh = Mesh.connect(rank, addresses, server, token, ctx.exchangeTimeoutMillis());
+            return train(task, ctx, mesh, rank, partition, executor, host, device, consistent, wall0, here);
         }
+    }
+
+    /**
+     * Workers that share one executor JVM (Spark local mode, or several task slots per executor) split its cores:
+     * OpenMP teams started from this task's thread get {@code cores / workers here} threads, so native kernels
+     * do not run cores x workers threads (libgomp keeps the setting per calling thread).
+     */
+    static void shareCores(int workersHere) {
+        if (workersHere <= 1) {
+            return;
+        }
+        String omp = System.getenv("OMP_NUM_THREADS");
+        int cores = omp != null && omp.trim().matches("\\d+") ? Integer.parseInt(omp.trim()) : Runtime.getRuntime().availableProcessors();
+        org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(Math.max(1, cores / workersHere));
     }
 
     /** Deterministic on every task: resident ranks first (in partition order), the rest in ascending order. */
@@ -161,7 +194,24 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
     }
 
     private WorkerResult train(BarrierTaskContext task, EngineContext ctx, Mesh mesh, int rank, int partition, String executor,
-                               String host, String device, boolean consistent, long wall0) throws IOException {
+                               String host, String device, boolean consistent, long wall0, int workersHere) throws IOException {
+        try {
+            return trainOn(task, ctx, mesh, rank, partition, executor, host, device, consistent, wall0, workersHere);
+        } catch (IOException | RuntimeException | Error e) {
+            mesh.close();
+            Replica rep = Replica.RESIDENT.get(Replica.key(ctx.runId(), rank));
+            if (rep != null && rep.mesh == mesh) {
+                rep.mesh = null;
+            }
+            if (rep != null) {
+                rep.busy.set(false);
+            }
+            throw e;
+        }
+    }
+
+    private WorkerResult trainOn(BarrierTaskContext task, EngineContext ctx, Mesh mesh, int rank, int partition, String executor,
+                                 String host, String device, boolean consistent, long wall0, int workersHere) throws IOException {
         String key = Replica.key(ctx.runId(), rank);
         Replica rep;
         String note = null;
@@ -182,14 +232,20 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
                     throw new IllegalStateException("replicas differ after restoring: " + Arrays.toString(prints));
                 }
             }
-            if (request.from() != rep.step || rep.step != 0) {
-                LOG.info("rank {} on executor {}: {} ({} of {} ranks had state at step {})", rank, executor, note,
-                        consistent ? n(ctx) : "not all", ctx.workers(), request.from());
+            if (request.from() != 0) {
+                LOG.info("rank {} on executor {}: {} (not every one of the {} ranks had its state at step {})", rank, executor, note,
+                        ctx.workers(), request.from());
             }
         }
-        if (!rep.busy.compareAndSet(false, true)) {
+        // On the fast path this task claimed the replica already (it holds the mesh the task arrived with).
+        if (rep.mesh != mesh && !rep.busy.compareAndSet(false, true)) {
             throw new IllegalStateException("replica " + key + " is in use by another task");
         }
+        if (rep.mesh != mesh) {
+            rep.dropMesh();
+        }
+        rep.mesh = mesh;
+        rep.workersHere = workersHere;
         Replica.RESIDENT.put(key, rep);
         try {
             long start = rep.step;
@@ -198,6 +254,7 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
             double[] t = new double[4];
             long sent0 = mesh.bytesSent();
             long recv0 = mesh.bytesReceived();
+            double setup = (System.nanoTime() - wall0) / 1e9;
             ExecutorService prefetch = Executors.newSingleThreadExecutor(r -> {
                 Thread th = new Thread(r, "bit-prefetch");
                 th.setDaemon(true);
@@ -277,19 +334,16 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
             long recv = mesh.bytesReceived() - recv0;
             if (request.last()) {
                 Replica.RESIDENT.remove(key);
+                rep.dropMesh();
             }
             Runtime rt = Runtime.getRuntime();
             long[] rss = rss();
-            return new WorkerResult(rank, partition, executor, host, device, start, end, losses, t[0], t[1], t[2], t[3],
+            return new WorkerResult(rank, partition, executor, host, device, start, end, losses, setup, t[0], t[1], t[2], t[3],
                     (System.nanoTime() - wall0) / 1e9, sent, recv, eval, checkpoint, note, rt.totalMemory() - rt.freeMemory(),
                     rss[0], rss[1]);
         } finally {
             rep.busy.set(false);
         }
-    }
-
-    private static String n(EngineContext ctx) {
-        return String.valueOf(ctx.workers());
     }
 
     /** Micro-batches of this rank's share of a step, decoded and augmented. */

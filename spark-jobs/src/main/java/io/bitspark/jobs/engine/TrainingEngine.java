@@ -32,7 +32,8 @@ public interface TrainingEngine extends AutoCloseable {
     /**
      * Seconds per step, averaged over workers: reading and decoding data (not hidden by prefetch), forward and
      * backward, exchange (collectives, including waiting for the slowest worker), optimizer update; scheduling is
-     * the round's wall time on the driver minus the slowest worker's time, per step.
+     * the round's wall time on the driver minus the slowest worker's time in its steps, per step (task launch,
+     * rank agreement and connections, evaluation and checkpoints of the round).
      */
     record Timings(double data, double compute, double exchange, double update, double scheduling) implements Serializable {
         public static final Timings NONE = new Timings(0, 0, 0, 0, 0);
@@ -48,7 +49,7 @@ public interface TrainingEngine extends AutoCloseable {
      * recompute from a checkpoint after losing state. {@code losses[i]} is the loss of step {@code from + i}.
      */
     record Round(long from, long to, double[] losses, Map<String, Double> eval, String checkpoint, Timings timings,
-                 Traffic traffic, List<String> workers, String note) {}
+                 Traffic traffic, List<String> workers, String note, long maxExecutorRss) {}
 
     Round run(RoundRequest request) throws IOException;
 

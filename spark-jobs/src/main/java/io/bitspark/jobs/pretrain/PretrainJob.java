@@ -308,6 +308,9 @@ public final class PretrainJob {
                 rec.put("bytes_driver_received", b.driverReceived());
                 Runtime rt = Runtime.getRuntime();
                 rec.put("driver_heap_used", rt.totalMemory() - rt.freeMemory());
+                if (round.maxExecutorRss() > 0) {
+                    rec.put("executor_rss_max", round.maxExecutorRss());
+                }
                 rec.put("wall_time", (now - t0) / 1e9);
                 metrics.add(rec);
                 double elapsed = (now - t0) / 1e9;
@@ -319,7 +322,7 @@ public final class PretrainJob {
                         eval.isEmpty() ? "" : ", " + eval, Duration.ofSeconds(Math.round(eta)).toString().substring(2).toLowerCase(Locale.ROOT),
                         t.data(), t.compute(), t.exchange(), t.update(), t.scheduling(), b.executorSent() / 1e6,
                         (b.driverSent() + b.driverReceived()) / 1e3));
-                if (!round.workers().isEmpty() && (last || step == startStep + k)) {
+                if (!round.workers().isEmpty() && (last || round.from() == startStep || LOG.isDebugEnabled())) {
                     LOG.info("workers: {}", round.workers());
                 }
             }
