@@ -190,7 +190,7 @@ class ClusterEndToEndTest {
     /** A 3-worker allreduce run of the local preset (tiny ResNet-v2 at 32 px), global batch 48. */
     static String[] engineRun(Path data, Path out, int steps, String... more) {
         List<String> a = new ArrayList<>(List.of("pretrain", "--preset", "local", "--data", data.toString(), "--output", out.toString(),
-                "--set", "train.workers=" + WORKERS, "--set", "train.global_batch=48", "--set", "train.max_steps=" + steps,
+                "--set", "train.workers=" + WORKERS, "--set", "train.global_batch=48", "--set", "train.epochs=100", "--set", "train.max_steps=" + steps,
                 "--set", "checkpoint.every_steps=6", "--set", "checkpoint.keep=40", "--set", "eval.every_steps=50",
                 "--set", "log.every_steps=5"));
         a.addAll(List.of(more));

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 
 /** {@code bit pretrain}: BiT upstream pre-training on prepared shards. */
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
-        description = "Pre-train a BiT ResNet-v2 on a prepared data set with synchronous parameter averaging on Spark; "
+        description = "Pre-train a BiT ResNet-v2 on a prepared data set with synchronous data-parallel SGD on Spark (sharded all-reduce among resident replicas); "
                 + "checkpoints, holdout evaluation and metrics go to the output.")
 public final class PretrainCommand implements Callable<Integer> {
 

@@ -42,6 +42,7 @@ public final class AllReduceEngine implements TrainingEngine {
     private final long broadcastBytes;
     private String lastCheckpoint;
     private boolean broadcastCounted;
+    private List<String> placement = List.of();
 
     /** {@code resumeFrom}: the checkpoint directory (relative to the run) the replicas start from, or null. */
     public AllReduceEngine(JavaSparkContext jsc, EngineContext ctx, String resumeFrom) {
@@ -67,11 +68,15 @@ public final class AllReduceEngine implements TrainingEngine {
             try {
                 jsc.setJobDescription(String.format(Locale.ROOT, "pretrain: steps %d-%d (%d workers, allreduce)", r.from() + 1,
                         r.to(), ctx.workers()));
-                List<Integer> ids = new ArrayList<>();
+                // Task i prefers the executor that held rank i in the last round, so replicas and their connections
+                // are found where they are (Spark's executor-level locality: "executor_<host>_<id>").
+                List<scala.Tuple2<Integer, scala.collection.Seq<String>>> ids = new ArrayList<>();
                 for (int i = 0; i < ctx.workers(); i++) {
-                    ids.add(i);
+                    List<String> where = placement.size() == ctx.workers() ? List.of(placement.get(i)) : List.of();
+                    ids.add(new scala.Tuple2<>(i, scala.collection.JavaConverters.asScalaBuffer(where).toSeq()));
                 }
-                RDD<WorkerResult> rdd = jsc.parallelize(ids, ctx.workers()).rdd().barrier()
+                RDD<WorkerResult> rdd = jsc.sc().makeRDD(scala.collection.JavaConverters.asScalaBuffer(ids).toSeq(),
+                                scala.reflect.ClassTag$.MODULE$.apply(Integer.class)).barrier()
                         .mapPartitions(task, false, scala.reflect.ClassTag$.MODULE$.apply(WorkerResult.class));
                 results = new ArrayList<>(JavaRDD.fromRDD(rdd, scala.reflect.ClassTag$.MODULE$.apply(WorkerResult.class)).collect());
             } catch (Exception e) { // SparkException is checked but undeclared
@@ -140,6 +145,11 @@ public final class AllReduceEngine implements TrainingEngine {
         if (r.checkpoint() != null) {
             lastCheckpoint = r.checkpoint().dir();
         }
+        List<String> where = new ArrayList<>();
+        for (WorkerResult w : results) {
+            where.add("executor_" + w.host() + "_" + w.executor());
+        }
+        placement = where;
         int n = results.size();
         long resultBytes = serializedSize(new ArrayList<>(results));
         // Driver traffic: the task description to every worker, its result back, the rank handshake through the

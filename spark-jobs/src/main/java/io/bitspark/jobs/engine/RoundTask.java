@@ -42,6 +42,8 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
         implements Serializable {
 
     private static final Logger LOG = LoggerFactory.getLogger(RoundTask.class);
+    /** How long the workers of a round wait for each other on their kept connections before a full rendezvous. */
+    static final long HANDSHAKE_MILLIS = 10_000;
 
     private final Broadcast<EngineContext> context;
     private final TrainingEngine.RoundRequest request;
@@ -80,7 +82,7 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
         for (int r = 0; r < n; r++) {
             Replica rep = Replica.RESIDENT.get(Replica.key(ctx.runId(), r));
             if (rep != null && rep.step == request.from() && rep.workers == n && rep.mesh != null && rep.busy.compareAndSet(false, true)) {
-                if (rep.mesh.isOpen() && rep.mesh.handshake(token, Math.min(60_000, ctx.exchangeTimeoutMillis()))) {
+                if (rep.mesh.isOpen() && rep.mesh.handshake(token, Math.min(HANDSHAKE_MILLIS, ctx.exchangeTimeoutMillis()))) {
                     shareCores(rep.workersHere);
                     return train(task, ctx, rep.mesh, rep.rank, partition, executor, host, device, true, wall0, rep.workersHere);
                 }
