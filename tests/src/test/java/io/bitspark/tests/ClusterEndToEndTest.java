@@ -249,14 +249,21 @@ class ClusterEndToEndTest {
         LOG.info("GPU addresses the executors bound to: {}", devices);
         assertEquals(WORKERS, devices.size(), "distinct GPU addresses, one per executor: " + devices);
 
-        List<Map<String, Object>> first = rows.stream().filter(r -> ((Number) r.get("step")).intValue() <= 20).toList();
-        List<Map<String, Object>> lastRows = rows.stream().filter(r -> ((Number) r.get("step")).intValue() > 80).toList();
-        double heap0 = mean(first, "driver_heap_used"), heap1 = mean(lastRows, "driver_heap_used");
-        double rss0 = mean(first, "executor_rss_max"), rss1 = mean(lastRows, "executor_rss_max");
-        LOG.info("soak, steps 1-20 vs 81-100: driver heap {} -> {} MB, largest executor RSS {} -> {} MB", heap0 / 1e6, heap1 / 1e6,
-                rss0 / 1e6, rss1 / 1e6);
-        assertTrue(rss1 < rss0 * 1.10 + 50e6, "executor RSS grew from " + rss0 + " to " + rss1);
-        assertTrue(heap1 < heap0 * 1.5 + 100e6, "driver heap grew from " + heap0 + " to " + heap1);
+        List<Map<String, Object>> first = window(rows, 1, 20);
+        List<Map<String, Object>> warm = window(rows, 21, 40);
+        List<Map<String, Object>> lastRows = window(rows, 81, 100);
+        double heap0 = mean(first, "driver_heap_used"), heapW = mean(warm, "driver_heap_used"), heap1 = mean(lastRows, "driver_heap_used");
+        double rss0 = mean(first, "executor_rss_max"), rssW = mean(warm, "executor_rss_max"), rss1 = mean(lastRows, "executor_rss_max");
+        LOG.info("soak, steps 1-20 / 21-40 / 81-100: driver heap {} / {} / {} MB, largest executor RSS {} / {} / {} MB", heap0 / 1e6,
+                heapW / 1e6, heap1 / 1e6, rss0 / 1e6, rssW / 1e6, rss1 / 1e6);
+        // Executors grow while they warm up (JIT, DL4J workspaces sized by the first steps, allocator arenas; it
+        // levels off by step 25 here), so flatness is judged from steps 21-40 on.
+        assertTrue(rss1 < rssW * 1.10 + 50e6, "executor RSS grew from " + rssW + " to " + rss1);
+        assertTrue(heap1 < Math.max(heap0, heapW) * 1.5 + 100e6, "driver heap grew from " + heap0 + " to " + heap1);
+    }
+
+    static List<Map<String, Object>> window(List<Map<String, Object>> rows, int from, int to) {
+        return rows.stream().filter(r -> ((Number) r.get("step")).intValue() >= from && ((Number) r.get("step")).intValue() <= to).toList();
     }
 
     /** An executor JVM is killed mid-run: the run finishes, and its final parameters equal an uninterrupted run's. */

@@ -51,11 +51,6 @@ public final class AllReduceEngine implements TrainingEngine {
         this.lastCheckpoint = resumeFrom;
         this.broadcast = jsc.broadcast(ctx);
         this.broadcastBytes = serializedSize(ctx);
-        int slots = jsc.sc().defaultParallelism();
-        if (slots < ctx.workers()) {
-            LOG.warn("bit.train.workers = {} but Spark reports {} task slots: a barrier stage needs one free slot per worker",
-                    ctx.workers(), slots);
-        }
     }
 
     @Override
