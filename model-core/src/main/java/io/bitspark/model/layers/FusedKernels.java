@@ -149,6 +149,11 @@ public final class FusedKernels {
         return true;
     }
 
+    /** Raw memory access for the other native-memory kernels (optimizer step, exchange buffers). */
+    public static sun.misc.Unsafe unsafe() {
+        return UNSAFE;
+    }
+
     /** Address of the first element of a C-contiguous float or double array (views of buffers of any size). */
     public static long address(INDArray a) {
         return mem(a).address();

@@ -14,18 +14,9 @@ import io.bitspark.model.layers.FusedKernels;
  */
 public final class ShardedSgd {
 
-    private static final sun.misc.Unsafe UNSAFE;
+    private static final sun.misc.Unsafe UNSAFE = FusedKernels.unsafe();
     private static final int CHUNK = 1 << 16;
 
-    static {
-        try {
-            java.lang.reflect.Field f = sun.misc.Unsafe.class.getDeclaredField("theUnsafe");
-            f.setAccessible(true);
-            UNSAFE = (sun.misc.Unsafe) f.get(null);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     private ShardedSgd() {}
 

@@ -18,17 +18,8 @@ import io.bitspark.model.layers.FusedKernels;
 final class NativeViews {
 
     static final int MAX_VIEW = 1 << 26;
-    private static final sun.misc.Unsafe UNSAFE;
+    private static final sun.misc.Unsafe UNSAFE = FusedKernels.unsafe();
 
-    static {
-        try {
-            java.lang.reflect.Field f = sun.misc.Unsafe.class.getDeclaredField("theUnsafe");
-            f.setAccessible(true);
-            UNSAFE = (sun.misc.Unsafe) f.get(null);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     private NativeViews() {}
 
