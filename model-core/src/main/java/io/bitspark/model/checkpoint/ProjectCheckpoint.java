@@ -35,12 +35,22 @@ public final class ProjectCheckpoint {
     /** Writes a checkpoint into directory {@code dir} of {@code store}; returns the provenance as written. */
     public static Provenance write(ArtifactStore store, String dir, ComputationGraph net, Provenance provenance,
                                    boolean saveUpdater) throws IOException {
+        return write(store, dir, out -> ModelSerializer.writeModel(net, out, saveUpdater), provenance);
+    }
+
+    /** Writes the model file's bytes. */
+    public interface ModelWriter {
+        void write(OutputStream out) throws IOException;
+    }
+
+    /** Writes a checkpoint whose model file {@code model} writes (for example with {@link StreamedModelZip}). */
+    public static Provenance write(ArtifactStore store, String dir, ModelWriter model, Provenance provenance) throws IOException {
         store.delete(child(dir, PROVENANCE));
         MessageDigest sha = sha256();
         long bytes;
         try (CountingOutputStream count = new CountingOutputStream(store.create(child(dir, MODEL)));
              DigestOutputStream out = new DigestOutputStream(count, sha)) {
-            ModelSerializer.writeModel(net, out, saveUpdater);
+            model.write(out);
             out.flush();
             bytes = count.count;
         }

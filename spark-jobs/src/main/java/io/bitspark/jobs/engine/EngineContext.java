@@ -24,14 +24,15 @@ import io.bitspark.model.train.UpstreamSchedule;
 
 /**
  * Everything an engine needs to run steps anywhere, fixed for the whole run: the model and optimizer recipe,
- * the data plan and loaders, the split into workers and micro-batches, and the run directory. Sent to the
+ * the data plan and loaders, the split into workers and micro-batches, the exchange settings (timeout; bfloat16
+ * gradients on the wire) and the run directory. Sent to the
  * executors once per run (a Spark broadcast), not per round.
  */
 public record EngineContext(String runId, ResNetV2Spec spec, LossKind loss, long seed, int resolution, double weightDecay,
                             UpstreamSchedule schedule, double momentum, BatchPlan plan, java.util.List<String> trainShards,
                             long stepsPerEpoch, ShardBatchLoader trainLoader, HoldoutEvaluator evaluator, int workers,
                             int microBatches, int averagingFrequency, String output, SerializableConfiguration hadoop,
-                            long exchangeTimeoutMillis) implements Serializable {
+                            long exchangeTimeoutMillis, boolean bf16Gradients) implements Serializable {
 
     public EngineContext {
         if (plan.globalBatch() % (workers * microBatches) != 0) {
@@ -79,6 +80,7 @@ public record EngineContext(String runId, ResNetV2Spec spec, LossKind loss, long
 
     public EngineContext withWorkers(int w) {
         return new EngineContext(runId, spec, loss, seed, resolution, weightDecay, schedule, momentum, plan, trainShards,
-                stepsPerEpoch, trainLoader, evaluator, w, microBatches, averagingFrequency, output, hadoop, exchangeTimeoutMillis);
+                stepsPerEpoch, trainLoader, evaluator, w, microBatches, averagingFrequency, output, hadoop, exchangeTimeoutMillis,
+                bf16Gradients);
     }
 }

@@ -268,6 +268,48 @@ final class Mesh implements AutoCloseable {
         }
     }
 
+    private static final ThreadLocal<ByteBuffer> WIRE = ThreadLocal.withInitial(
+            () -> ByteBuffer.allocateDirect(2 * SCRATCH_FLOATS).order(java.nio.ByteOrder.nativeOrder()));
+
+    /** Sends floats {@code [from, to)} of {@code v} as bfloat16 (round to nearest even). */
+    private void sendBf16(int peer, INDArray v, long from, long to) throws IOException {
+        SocketChannel c = peers[peer];
+        long base = FusedKernels.address(v);
+        ByteBuffer b = WIRE.get();
+        for (long at = from; at < to; ) {
+            int n = (int) Math.min(to - at, SCRATCH_FLOATS);
+            b.clear();
+            for (int i = 0; i < n; i++) {
+                b.putShort(Bf16.fromFloat(NativeViews.getFloat(base + 4 * (at + i))));
+            }
+            b.flip();
+            while (b.hasRemaining()) {
+                c.write(b);
+            }
+            sent.addAndGet(2L * n);
+            at += n;
+        }
+    }
+
+    /** Adds bfloat16 values received from {@code peer} into floats {@code [from, to)} of {@code v}. */
+    private void receiveAddBf16(int peer, INDArray v, long from, long to) throws IOException {
+        SocketChannel c = peers[peer];
+        long base = FusedKernels.address(v);
+        ByteBuffer b = WIRE.get();
+        for (long at = from; at < to; ) {
+            int n = (int) Math.min(to - at, SCRATCH_FLOATS);
+            b.clear().limit(2 * n);
+            readFully(c, b);
+            b.flip();
+            received.addAndGet(2L * n);
+            for (int i = 0; i < n; i++) {
+                long d = base + 4 * (at + i);
+                NativeViews.putFloat(d, NativeViews.getFloat(d) + Bf16.toFloat(b.getShort()));
+            }
+            at += n;
+        }
+    }
+
     private void receiveAdd(int peer, INDArray v, long from, long to) throws IOException {
         SocketChannel c = peers[peer];
         long base = FusedKernels.address(v);
@@ -328,6 +370,11 @@ final class Mesh implements AutoCloseable {
 
     /** Afterwards slice {@code rank} of {@code v} holds the sum over all ranks; other slices are unchanged. */
     void reduceScatter(INDArray v) throws IOException {
+        reduceScatter(v, false);
+    }
+
+    /** As {@link #reduceScatter(INDArray)}; with {@code bf16} the contributions cross the wire as bfloat16. */
+    void reduceScatter(INDArray v, boolean bf16) throws IOException {
         long[][] s = slices(v.length(), size);
         begin();
         try {
@@ -335,12 +382,22 @@ final class Mesh implements AutoCloseable {
             for (int j = 0; j < size; j++) {
                 if (j != rank) {
                     int peer = j;
-                    sends.add(async(() -> send(peer, v, s[peer][0], s[peer][1])));
+                    sends.add(async(() -> {
+                        if (bf16) {
+                            sendBf16(peer, v, s[peer][0], s[peer][1]);
+                        } else {
+                            send(peer, v, s[peer][0], s[peer][1]);
+                        }
+                    }));
                 }
             }
             for (int j = 0; j < size; j++) {
                 if (j != rank) {
-                    receiveAdd(j, v, s[rank][0], s[rank][1]);
+                    if (bf16) {
+                        receiveAddBf16(j, v, s[rank][0], s[rank][1]);
+                    } else {
+                        receiveAdd(j, v, s[rank][0], s[rank][1]);
+                    }
                 }
             }
             await(sends);
@@ -377,19 +434,32 @@ final class Mesh implements AutoCloseable {
     }
 
     /**
-     * Rank 0 receives every rank's slice of a vector of {@code length} elements into {@code full} (its own from
-     * {@code own}); the others send {@code own} (their slice) and pass null for {@code full}.
+     * Streams every rank's slice of a vector, in rank order, into {@code sink} on rank 0 (its own slice from
+     * {@code own}, the others as they arrive, through a small buffer); the other ranks send {@code own}, their
+     * slice, and pass a null sink. Rank 0 never holds the whole vector.
      */
-    void gather(INDArray own, INDArray full, long length) throws IOException {
-        long[][] s = slices(length, size);
+    void gatherTo0(INDArray own, io.bitspark.model.checkpoint.StreamedModelZip.FloatSink sink) throws IOException {
         begin();
         try {
             if (rank == 0) {
-                full.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(s[0][0], s[0][1])).assign(own);
+                sink.put(FusedKernels.address(own), own.length());
                 for (int j = 1; j < size; j++) {
-                    receiveInto(j, full, s[j][0], s[j][1]);
+                    ByteBuffer len = ByteBuffer.allocate(8);
+                    readFully(peers[j], len);
+                    long n = len.flip().getLong();
+                    for (long done = 0; done < n; ) {
+                        int floats = (int) Math.min(n - done, SCRATCH_FLOATS);
+                        readFully(peers[j], NativeViews.bytes(scratch, 0, 4 * floats));
+                        received.addAndGet(4L * floats);
+                        sink.put(scratchAddress, floats);
+                        done += floats;
+                    }
                 }
             } else {
+                ByteBuffer len = ByteBuffer.allocate(8).putLong(own.length()).flip();
+                while (len.hasRemaining()) {
+                    peers[0].write(len);
+                }
                 send(0, own, 0, own.length());
             }
         } catch (IOException e) {

@@ -43,6 +43,14 @@ final class NativeViews {
         return b;
     }
 
+    static float getFloat(long address) {
+        return UNSAFE.getFloat(address);
+    }
+
+    static void putFloat(long address, float v) {
+        UNSAFE.putFloat(address, v);
+    }
+
     /** {@code dst[i] += src[i]} for {@code n} floats at native addresses. */
     static void addFloats(long dst, long src, int n) {
         for (int i = 0; i < n; i++) {

@@ -120,12 +120,4 @@ final class Replica {
         return accumulator != null ? accumulator : grads;
     }
 
-    /** Puts the full momentum into the network's updater state (rank 0, before writing a checkpoint). */
-    INDArray updaterState() {
-        return flat(net.getUpdater(true).getStateViewArray());
-    }
-
-    void releaseUpdater() {
-        net.setUpdater(null);
-    }
 }

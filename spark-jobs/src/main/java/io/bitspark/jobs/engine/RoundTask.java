@@ -27,6 +27,7 @@ import org.slf4j.LoggerFactory;
 import io.bitspark.jobs.pretrain.HoldoutEvaluator;
 import io.bitspark.model.checkpoint.ProjectCheckpoint;
 import io.bitspark.model.checkpoint.Provenance;
+import io.bitspark.model.checkpoint.StreamedModelZip;
 import io.bitspark.model.train.ShardedSgd;
 
 /**
@@ -298,7 +299,7 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
                     double lr = ctx.schedule().lr(s);
                     long u;
                     if (ctx.averagingFrequency() == 1) {
-                        mesh.reduceScatter(rep.gradient());
+                        mesh.reduceScatter(rep.gradient(), ctx.bf16Gradients());
                         u = System.nanoTime();
                         ShardedSgd.step(rep.params, rep.gradient(), rep.velocity, rep.velocityOffset, rep.from, rep.to, rep.layout,
                                 ctx.globalBatch(), lr, ctx.momentum());
@@ -357,29 +358,31 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
         return out;
     }
 
-    /** Rank 0 gathers the momentum slices into its updater state and writes the checkpoint itself. */
+    /**
+     * Rank 0 writes the checkpoint itself, streaming the momentum slices of all ranks into the model file as they
+     * arrive (it never holds the whole momentum); the other ranks send their slices.
+     */
     private static String checkpoint(EngineContext ctx, Mesh mesh, Replica rep, TrainingEngine.CheckpointRequest c) throws IOException {
         boolean sharded = ctx.averagingFrequency() == 1;
+        org.nd4j.linalg.api.ndarray.INDArray own = rep.velocity.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0,
+                sharded ? rep.to - rep.from : rep.params.length()));
         if (rep.rank != 0) {
             if (sharded) {
-                mesh.gather(rep.velocity.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, rep.to - rep.from)), null,
-                        rep.params.length());
+                mesh.gatherTo0(own, null);
             }
             return null;
-        }
-        org.nd4j.linalg.api.ndarray.INDArray state = rep.updaterState();
-        if (sharded) {
-            mesh.gather(rep.velocity.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, rep.to - rep.from)), state,
-                    rep.params.length());
-        } else {
-            state.assign(rep.velocity);
         }
         rep.net.getConfiguration().setIterationCount(Math.toIntExact(rep.step));
         rep.net.getConfiguration().setEpochCount(Math.toIntExact(ctx.epochOf(rep.step)));
         Provenance p = Provenance.read(new java.io.ByteArrayInputStream(c.provenanceJson().getBytes(StandardCharsets.UTF_8)), c.dir());
         var store = ctx.runStore();
-        ProjectCheckpoint.write(store, c.dir(), rep.net, p, true);
-        rep.releaseUpdater();
+        ProjectCheckpoint.write(store, c.dir(), out -> StreamedModelZip.write(out, rep.net, rep.params.length(), sink -> {
+            if (sharded) {
+                mesh.gatherTo0(own, sink);
+            } else {
+                sink.put(io.bitspark.model.layers.FusedKernels.address(own), own.length());
+            }
+        }), p);
         return store.uri(c.dir());
     }
 

@@ -25,7 +25,7 @@ import io.bitspark.model.arch.ResNetV2Presets;
  */
 public record PretrainConfig(String preset, String modelPreset, String loss, int resolution, double cropMinArea,
                              boolean flip, int globalBatch, int workers, String engine, int microBatches,
-                             int averagingFrequency, long exchangeTimeoutSeconds, double epochs,
+                             int averagingFrequency, long exchangeTimeoutSeconds, String exchangeDtype, double epochs,
                              long maxSteps, double baseLr, double momentum, double weightDecay, long warmupSteps,
                              List<Double> decayEpochs, double decayFactor, long seed, long checkpointEvery,
                              int keepCheckpoints, long evalEvery, int evalMaxExamples, int evalBatch, long logEvery,
@@ -102,6 +102,8 @@ public record PretrainConfig(String preset, String modelPreset, String loss, int
         require(micro == 1 || engine.equals("allreduce"), "bit.train.micro_batches", micro, "1 with the " + engine + " engine");
         long timeout = b.getLong("train.exchange_timeout_s");
         require(timeout >= 1, "bit.train.exchange_timeout_s", timeout, ">= 1");
+        String dtype = b.getString("train.exchange_dtype");
+        require(List.of("float32", "bfloat16").contains(dtype), "bit.train.exchange_dtype", dtype, "float32 or bfloat16");
         double epochs = b.getDouble("train.epochs");
         require(epochs > 0, "bit.train.epochs", epochs, "> 0");
         long maxSteps = b.getLong("train.max_steps");
@@ -137,7 +139,7 @@ public record PretrainConfig(String preset, String modelPreset, String loss, int
             flat.put(e.getKey(), e.getValue().unwrapped());
         }
         return new PretrainConfig(preset, modelPreset, loss, resolution, cropMinArea, b.getBoolean("data.flip"), globalBatch,
-                workers, engine, micro, freq, timeout, epochs, maxSteps, baseLr, momentum, wd, warmup, List.copyOf(decays), factor,
+                workers, engine, micro, freq, timeout, dtype, epochs, maxSteps, baseLr, momentum, wd, warmup, List.copyOf(decays), factor,
                 b.getLong("train.seed"), ckEvery, keep, evalEvery, evalMax, evalBatch, logEvery, new LinkedHashMap<>(flat));
     }
 

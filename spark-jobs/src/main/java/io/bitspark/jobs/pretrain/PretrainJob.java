@@ -212,7 +212,7 @@ public final class PretrainJob {
                 + Integer.toHexString(output.hashCode());
         EngineContext ctx = new EngineContext(runId, spec, loss, cfg.seed(), cfg.resolution(), cfg.weightDecay(), schedule,
                 cfg.momentum(), plan, trainShards, stepsPerEpoch, trainLoader, evaluator, workers, micro, freq, output,
-                EngineContext.conf(hadoop), cfg.exchangeTimeoutSeconds() * 1000);
+                EngineContext.conf(hadoop), cfg.exchangeTimeoutSeconds() * 1000, cfg.exchangeDtype().equals("bfloat16"));
         MetricsLog metrics = new MetricsLog(run, step);
 
         try (TrainingEngine engine = engine(ctx, run, latest, resumed)) {
