@@ -294,6 +294,12 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
                         }
                     }
                     rep.net.clearLayersStates();
+                    // Free each step's batch now rather than when the garbage collector gets to it: executors keep
+                    // freed native memory mapped (see NativeEnvironment), so late frees would grow their RSS.
+                    for (DataSet d : micro) {
+                        d.getFeatures().close();
+                        d.getLabels().close();
+                    }
                     losses[(int) (s - start)] = loss / micro.length;
                     long c = System.nanoTime();
                     double lr = ctx.schedule().lr(s);

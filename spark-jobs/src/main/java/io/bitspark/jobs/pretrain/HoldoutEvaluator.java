@@ -89,6 +89,9 @@ public final class HoldoutEvaluator implements Serializable {
                     labels.add(p);
                 }
             }
+            logits.close();
+            d.getFeatures().close();
+            d.getLabels().close();
         }
         return new Part(n, top1, top5, scores.toArray(new float[0][]), labels.toArray(new boolean[0][]));
     }
