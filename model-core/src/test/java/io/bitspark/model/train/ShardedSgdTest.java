@@ -11,19 +11,12 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
-import io.bitspark.model.arch.ModelOptions;
-import io.bitspark.model.arch.ResNetV2Builder;
-import io.bitspark.model.arch.ResNetV2Presets;
 import io.bitspark.model.layers.GradientChecks;
 
 class ShardedSgdTest {
 
     static ComputationGraph net() {
-        Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
-        ComputationGraph n = ResNetV2Builder.build(ResNetV2Presets.get("micro"), ModelOptions.defaults()
-                .withUpdater(new SgdMomentum(0.2, 0.9)).withWeightDecay(1e-2).withInputSize(16, 16).withSeed(9));
-        GradientChecks.randomizeParams(n, 4, 0.3);
-        return n;
+        return TestNets.micro(1e-2);
     }
 
     /** The layout covers every parameter once, with L2 on kernels only, as DL4J's configuration says. */

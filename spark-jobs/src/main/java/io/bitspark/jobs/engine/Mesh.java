@@ -245,27 +245,38 @@ final class Mesh implements AutoCloseable {
         return s;
     }
 
-    private void send(int peer, INDArray v, long from, long to) throws IOException {
-        SocketChannel c = peers[peer];
+    /** One piece {@code [at, at + n)} of a transfer. */
+    private interface Piece {
+        void run(long at, int n) throws IOException;
+    }
+
+    /** Runs {@code piece} over {@code [from, to)} in pieces of at most {@code max} elements. */
+    private static void pieces(long from, long to, int max, Piece piece) throws IOException {
         for (long at = from; at < to; ) {
-            int floats = (int) Math.min(to - at, NativeViews.MAX_VIEW / 4);
-            ByteBuffer b = NativeViews.bytes(v, at, 4 * floats);
-            while (b.hasRemaining()) {
-                c.write(b);
-            }
-            sent.addAndGet(4L * floats);
-            at += floats;
+            int n = (int) Math.min(to - at, max);
+            piece.run(at, n);
+            at += n;
         }
     }
 
-    private void receiveInto(int peer, INDArray v, long from, long to) throws IOException {
-        SocketChannel c = peers[peer];
-        for (long at = from; at < to; ) {
-            int floats = (int) Math.min(to - at, NativeViews.MAX_VIEW / 4);
-            readFully(c, NativeViews.bytes(v, at, 4 * floats));
-            received.addAndGet(4L * floats);
-            at += floats;
+    private static void writeFully(SocketChannel c, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            c.write(b);
         }
+    }
+
+    private void send(int peer, INDArray v, long from, long to) throws IOException {
+        pieces(from, to, NativeViews.MAX_VIEW / 4, (at, n) -> {
+            writeFully(peers[peer], NativeViews.bytes(v, at, 4 * n));
+            sent.addAndGet(4L * n);
+        });
+    }
+
+    private void receiveInto(int peer, INDArray v, long from, long to) throws IOException {
+        pieces(from, to, NativeViews.MAX_VIEW / 4, (at, n) -> {
+            readFully(peers[peer], NativeViews.bytes(v, at, 4 * n));
+            received.addAndGet(4L * n);
+        });
     }
 
     private static final ThreadLocal<ByteBuffer> WIRE = ThreadLocal.withInitial(
@@ -273,49 +284,38 @@ final class Mesh implements AutoCloseable {
 
     /** Sends floats {@code [from, to)} of {@code v} as bfloat16 (round to nearest even). */
     private void sendBf16(int peer, INDArray v, long from, long to) throws IOException {
-        SocketChannel c = peers[peer];
         long base = FusedKernels.address(v);
         ByteBuffer b = WIRE.get();
-        for (long at = from; at < to; ) {
-            int n = (int) Math.min(to - at, SCRATCH_FLOATS);
+        pieces(from, to, SCRATCH_FLOATS, (at, n) -> {
             b.clear();
             for (int i = 0; i < n; i++) {
                 b.putShort(Bf16.fromFloat(NativeViews.getFloat(base + 4 * (at + i))));
             }
-            b.flip();
-            while (b.hasRemaining()) {
-                c.write(b);
-            }
+            writeFully(peers[peer], b.flip());
             sent.addAndGet(2L * n);
-            at += n;
-        }
+        });
     }
 
     /** Adds bfloat16 values received from {@code peer} into floats {@code [from, to)} of {@code v}. */
     private void receiveAddBf16(int peer, INDArray v, long from, long to) throws IOException {
-        SocketChannel c = peers[peer];
         long base = FusedKernels.address(v);
         ByteBuffer b = WIRE.get();
-        for (long at = from; at < to; ) {
-            int n = (int) Math.min(to - at, SCRATCH_FLOATS);
+        pieces(from, to, SCRATCH_FLOATS, (at, n) -> {
             b.clear().limit(2 * n);
-            readFully(c, b);
+            readFully(peers[peer], b);
             b.flip();
             received.addAndGet(2L * n);
             for (int i = 0; i < n; i++) {
                 long d = base + 4 * (at + i);
                 NativeViews.putFloat(d, NativeViews.getFloat(d) + Bf16.toFloat(b.getShort()));
             }
-            at += n;
-        }
+        });
     }
 
     private void receiveAdd(int peer, INDArray v, long from, long to) throws IOException {
-        SocketChannel c = peers[peer];
         long base = FusedKernels.address(v);
-        for (long at = from; at < to; ) {
-            int floats = (int) Math.min(to - at, SCRATCH_FLOATS);
-            readFully(c, NativeViews.bytes(scratch, 0, 4 * floats));
+        pieces(from, to, SCRATCH_FLOATS, (at, floats) -> {
+            readFully(peers[peer], NativeViews.bytes(scratch, 0, 4 * floats));
             received.addAndGet(4L * floats);
             long dst = base + 4 * at;
             int parts = Math.max(1, floats / (1 << 16));
@@ -327,8 +327,7 @@ final class Mesh implements AutoCloseable {
                     NativeViews.addFloats(dst + 4L * lo, scratchAddress + 4L * lo, hi - lo);
                 }
             });
-            at += floats;
-        }
+        });
     }
 
     private interface Io {
@@ -446,20 +445,15 @@ final class Mesh implements AutoCloseable {
                 for (int j = 1; j < size; j++) {
                     ByteBuffer len = ByteBuffer.allocate(8);
                     readFully(peers[j], len);
-                    long n = len.flip().getLong();
-                    for (long done = 0; done < n; ) {
-                        int floats = (int) Math.min(n - done, SCRATCH_FLOATS);
-                        readFully(peers[j], NativeViews.bytes(scratch, 0, 4 * floats));
-                        received.addAndGet(4L * floats);
-                        sink.put(scratchAddress, floats);
-                        done += floats;
-                    }
+                    int peer = j;
+                    pieces(0, len.flip().getLong(), SCRATCH_FLOATS, (at, n) -> {
+                        readFully(peers[peer], NativeViews.bytes(scratch, 0, 4 * n));
+                        received.addAndGet(4L * n);
+                        sink.put(scratchAddress, n);
+                    });
                 }
             } else {
-                ByteBuffer len = ByteBuffer.allocate(8).putLong(own.length()).flip();
-                while (len.hasRemaining()) {
-                    peers[0].write(len);
-                }
+                writeFully(peers[0], ByteBuffer.allocate(8).putLong(own.length()).flip());
                 send(0, own, 0, own.length());
             }
         } catch (IOException e) {

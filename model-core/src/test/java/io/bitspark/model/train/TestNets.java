@@ -1,0 +1,25 @@
+package io.bitspark.model.train;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+
+import io.bitspark.model.arch.ModelOptions;
+import io.bitspark.model.arch.ResNetV2Builder;
+import io.bitspark.model.arch.ResNetV2Presets;
+import io.bitspark.model.layers.GradientChecks;
+
+/** Networks the optimizer tests share. */
+final class TestNets {
+
+    private TestNets() {}
+
+    /** The micro spec at 16 px with SGD momentum (lr 0.2, 0.9), the given L2 and fixed random parameters. */
+    static ComputationGraph micro(double weightDecay) {
+        Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
+        ComputationGraph n = ResNetV2Builder.build(ResNetV2Presets.get("micro"), ModelOptions.defaults()
+                .withUpdater(new SgdMomentum(0.2, 0.9)).withWeightDecay(weightDecay).withInputSize(16, 16).withSeed(9));
+        GradientChecks.randomizeParams(n, 4, 0.3);
+        return n;
+    }
+}
