@@ -265,9 +265,12 @@ public final class PretrainJob {
                 ck = new TrainingEngine.CheckpointRequest(dir, p.toJson());
             }
             TrainingEngine.Round round = engine.run(new TrainingEngine.RoundRequest(step, k, evaluate, ck, last));
-            if (round.from() != step) {
-                LOG.warn("the workers lost their state and recomputed steps {}-{} from {} ({})", round.from() + 1, step,
-                        round.from() == 0 ? "the start" : "the checkpoint at step " + round.from(), round.note());
+            // The first round sets the workers up (from the seed or the resumed checkpoint); a later one that had to
+            // restore means state was lost (an executor, a failed round) and was rebuilt from the newest checkpoint.
+            if (round.from() != step || (step != startStep && round.note() != null)) {
+                LOG.warn("the workers lost their state and restored it from {} ({}); {}",
+                        round.from() == 0 ? "the start" : "the checkpoint at step " + round.from(), round.note(),
+                        round.from() < step ? "recomputed steps " + (round.from() + 1) + "-" + step : "nothing to recompute");
             }
             for (int i = 0; i < round.losses().length; i++) {
                 double score = round.losses()[i];
