@@ -375,58 +375,51 @@ final class Mesh implements AutoCloseable {
     /** As {@link #reduceScatter(INDArray)}; with {@code bf16} the contributions cross the wire as bfloat16. */
     void reduceScatter(INDArray v, boolean bf16) throws IOException {
         long[][] s = slices(v.length(), size);
-        begin();
-        try {
-            List<Future<?>> sends = new ArrayList<>();
-            for (int j = 0; j < size; j++) {
-                if (j != rank) {
-                    int peer = j;
-                    sends.add(async(() -> {
-                        if (bf16) {
-                            sendBf16(peer, v, s[peer][0], s[peer][1]);
-                        } else {
-                            send(peer, v, s[peer][0], s[peer][1]);
-                        }
-                    }));
-                }
+        exchange("reduce-scatter", peer -> {
+            if (bf16) {
+                sendBf16(peer, v, s[peer][0], s[peer][1]);
+            } else {
+                send(peer, v, s[peer][0], s[peer][1]);
             }
-            for (int j = 0; j < size; j++) {
-                if (j != rank) {
-                    if (bf16) {
-                        receiveAddBf16(j, v, s[rank][0], s[rank][1]);
-                    } else {
-                        receiveAdd(j, v, s[rank][0], s[rank][1]);
-                    }
-                }
+        }, peer -> {
+            if (bf16) {
+                receiveAddBf16(peer, v, s[rank][0], s[rank][1]);
+            } else {
+                receiveAdd(peer, v, s[rank][0], s[rank][1]);
             }
-            await(sends);
-        } catch (IOException e) {
-            throw failure("reduce-scatter", e);
-        } finally {
-            end();
-        }
+        });
     }
 
     /** Afterwards every slice of {@code v} holds its owner's values. */
     void allGather(INDArray v) throws IOException {
         long[][] s = slices(v.length(), size);
+        exchange("all-gather", peer -> send(peer, v, s[rank][0], s[rank][1]), peer -> receiveInto(peer, v, s[peer][0], s[peer][1]));
+    }
+
+    /** What a collective does with one peer. */
+    private interface PeerIo {
+        void run(int peer) throws IOException;
+    }
+
+    /** Sends to every peer on the send threads while receiving from every peer in rank order on this one. */
+    private void exchange(String what, PeerIo send, PeerIo receive) throws IOException {
         begin();
         try {
             List<Future<?>> sends = new ArrayList<>();
             for (int j = 0; j < size; j++) {
                 if (j != rank) {
                     int peer = j;
-                    sends.add(async(() -> send(peer, v, s[rank][0], s[rank][1])));
+                    sends.add(async(() -> send.run(peer)));
                 }
             }
             for (int j = 0; j < size; j++) {
                 if (j != rank) {
-                    receiveInto(j, v, s[j][0], s[j][1]);
+                    receive.run(j);
                 }
             }
             await(sends);
         } catch (IOException e) {
-            throw failure("all-gather", e);
+            throw failure(what, e);
         } finally {
             end();
         }
