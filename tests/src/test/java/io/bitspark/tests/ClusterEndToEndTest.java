@@ -85,21 +85,9 @@ class ClusterEndToEndTest {
         return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
     }
 
+    /** The run's metrics lines as the report reads them (its lineage of attempts). */
     static List<Map<String, Object>> metrics(ArtifactStore run) throws Exception {
-        List<Map<String, Object>> out = new ArrayList<>();
-        ObjectMapper json = new ObjectMapper();
-        for (String f : run.list("metrics")) {
-            try (InputStream in = run.open("metrics/" + f)) {
-                for (String line : new String(in.readAllBytes()).split("\n")) {
-                    if (!line.isBlank()) {
-                        @SuppressWarnings("unchecked")
-                        Map<String, Object> m = json.readValue(line, Map.class);
-                        out.add(m);
-                    }
-                }
-            }
-        }
-        return out;
+        return io.bitspark.model.run.MetricsLog.history(run);
     }
 
     /** Raw images in S3 -> prepare -> shards in S3 -> pretrain with checkpoints in S3 -> --resume -> .npz in S3. */

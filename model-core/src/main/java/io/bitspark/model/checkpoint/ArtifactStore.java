@@ -34,6 +34,36 @@ public interface ArtifactStore {
     /** Full URI of a path, for messages and provenance. */
     String uri(String path);
 
+    /** Renames a file or directory; fails when the target exists or the store refuses (the paths are named). */
+    void rename(String from, String to) throws IOException;
+
+    /**
+     * Creates a file only when it does not exist yet, else throws {@link java.nio.file.FileAlreadyExistsException}.
+     * Atomic where the file system is (local disks, HDFS); on object stores a check followed by a write.
+     */
+    OutputStream createNew(String path) throws IOException;
+
+    /** True when {@link #createNew} is atomic: two writers racing for one path cannot both succeed. */
+    default boolean atomicCreate() {
+        return true;
+    }
+
+    /**
+     * An open file that grows by appends and is made durable on {@link Appender#sync()}, or null when the store
+     * cannot append (object stores: callers write new files instead).
+     */
+    default Appender appender(String path) throws IOException {
+        return null;
+    }
+
+    /** A file open for appending. */
+    interface Appender extends java.io.Closeable {
+        void write(byte[] bytes) throws IOException;
+
+        /** Makes everything written so far durable (fsync, HDFS hsync). */
+        void sync() throws IOException;
+    }
+
     /** A local file with the content of {@code path}: the file itself where the store is local, else a temp copy. */
     default LocalFile localFile(String path) throws IOException {
         Path tmp = Files.createTempFile("bit-", "-" + path.replaceAll(".*/", ""));

@@ -20,12 +20,15 @@ import org.deeplearning4j.util.ModelSerializer;
  * (DL4J ModelSerializer: configuration, parameters and updater state) and {@code provenance.json}.
  * The provenance is written last and records the size and SHA-256 of {@code model.zip}, so a checkpoint
  * whose writer died midway has no provenance or a mismatching file and is never mistaken for a good one;
- * this holds on object stores, where renames are not atomic.
+ * this holds on object stores, where renames are not atomic. After writing, the writer reads the model file back
+ * and, when its bytes match, adds {@code verified.json}: a checkpoint carrying it was sound when written, so pruning
+ * can rely on it without re-reading gigabytes.
  */
 public final class ProjectCheckpoint {
 
     public static final String MODEL = "model.zip";
     public static final String PROVENANCE = "provenance.json";
+    public static final String VERIFIED = "verified.json";
 
     private ProjectCheckpoint() {}
 
@@ -54,11 +57,72 @@ public final class ProjectCheckpoint {
             out.flush();
             bytes = count.count;
         }
-        Provenance p = provenance.withFiles(Map.of(MODEL, new Provenance.FileDigest(bytes, hex(sha))));
+        String digest = hex(sha);
+        Provenance p = provenance.withFiles(Map.of(MODEL, new Provenance.FileDigest(bytes, digest)));
+        store.delete(child(dir, VERIFIED));
         try (OutputStream out = store.create(child(dir, PROVENANCE))) {
             p.write(out);
         }
+        verify(store, dir);
+        try (OutputStream out = store.create(child(dir, VERIFIED))) {
+            out.write(("{\"sha256\": \"" + digest + "\"}\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
         return p;
+    }
+
+    /**
+     * Reads the whole model file and checks its size and SHA-256 against the provenance; returns the provenance.
+     * Throws {@link CheckpointException} naming the file and both digests when they differ.
+     */
+    public static Provenance verify(ArtifactStore store, String dir) throws IOException {
+        Provenance p = readProvenance(store, dir);
+        Provenance.FileDigest want = p.files() == null ? null : p.files().get(MODEL);
+        if (want == null) {
+            throw new CheckpointException(store.uri(dir) + ": provenance lists no " + MODEL);
+        }
+        if (!store.exists(child(dir, MODEL))) {
+            throw new CheckpointException(store.uri(child(dir, MODEL)) + ": missing");
+        }
+        MessageDigest sha = sha256();
+        long bytes = 0;
+        byte[] buf = new byte[1 << 20];
+        try (InputStream in = store.open(child(dir, MODEL))) {
+            for (int n; (n = in.read(buf)) > 0; ) {
+                sha.update(buf, 0, n);
+                bytes += n;
+            }
+        }
+        String digest = hex(sha);
+        if (bytes != want.bytes() || !digest.equals(want.sha256())) {
+            throw new CheckpointException(store.uri(child(dir, MODEL)) + ": corrupt (" + bytes + " bytes, sha256 " + digest
+                    + "; provenance says " + want.bytes() + " bytes, sha256 " + want.sha256() + ")");
+        }
+        return p;
+    }
+
+    /** True when the writer (or a resume) read the model file back and found it sound: {@code verified.json} matches. */
+    public static boolean isVerified(ArtifactStore store, String dir) {
+        try {
+            if (!store.exists(child(dir, VERIFIED)) || !isComplete(store, dir)) {
+                return false;
+            }
+            String marker;
+            try (InputStream in = store.open(child(dir, VERIFIED))) {
+                marker = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            }
+            Provenance.FileDigest d = readProvenance(store, dir).files().get(MODEL);
+            return marker.contains("\"" + d.sha256() + "\"");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Records that {@code dir} was verified in full (after {@link #verify} passed on a checkpoint written without the mark). */
+    public static void markVerified(ArtifactStore store, String dir) throws IOException {
+        Provenance.FileDigest d = readProvenance(store, dir).files().get(MODEL);
+        try (OutputStream out = store.create(child(dir, VERIFIED))) {
+            out.write(("{\"sha256\": \"" + d.sha256() + "\"}\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
     }
 
     /** True when the directory holds provenance and a model file of the recorded size (cheap; no checksum). */

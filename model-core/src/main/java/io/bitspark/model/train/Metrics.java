@@ -11,14 +11,18 @@ public final class Metrics {
 
     private Metrics() {}
 
-    /** Fraction of rows whose label is among the k highest scores (ties count against). */
+    /**
+     * Fraction of rows whose label is among the k highest scores (ties count against). A NaN score ranks above
+     * everything, so a row whose label scores NaN is a miss, and so is a row where k other scores are NaN: a
+     * diverged model scores 0, never 1.
+     */
     public static double topK(float[][] scores, int[] labels, int k) {
         int hits = 0;
         for (int i = 0; i < scores.length; i++) {
             float target = scores[i][labels[i]];
-            int better = 0;
-            for (int c = 0; c < scores[i].length; c++) {
-                if (c != labels[i] && scores[i][c] >= target) {
+            int better = Float.isNaN(target) ? k : 0;
+            for (int c = 0; c < scores[i].length && better < k; c++) {
+                if (c != labels[i] && (scores[i][c] >= target || Float.isNaN(scores[i][c]))) {
                     better++;
                 }
             }
@@ -53,6 +57,7 @@ public final class Metrics {
                 order[i] = i;
             }
             final int cls = c;
+            // NaN ranks first (Float.compare puts it above every number): a NaN score is never a good ranking.
             Arrays.sort(order, (a, b) -> Float.compare(scores[b][cls], scores[a][cls]));
             double ap = 0;
             int seen = 0;

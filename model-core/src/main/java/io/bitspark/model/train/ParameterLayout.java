@@ -97,4 +97,41 @@ public final class ParameterLayout implements Serializable {
     public static long[] slice(long size, int rank, int n) {
         return new long[] {size * rank / n, size * (rank + 1) / n};
     }
+
+    /** The first index in {@code [from, to)} of a contiguous float vector that holds NaN or an infinity, or -1. */
+    public static long firstNonFinite(INDArray flat, long from, long to) {
+        if (flat.dataType() != org.nd4j.linalg.api.buffer.DataType.FLOAT || flat.rank() != 1 || flat.elementWiseStride() != 1
+                || to > flat.length()) {
+            throw new IllegalArgumentException("expected a contiguous float vector, got " + flat.shapeInfoToString());
+        }
+        sun.misc.Unsafe u = FusedKernels.unsafe();
+        long base = FusedKernels.address(flat);
+        for (long i = from; i < to; i++) {
+            if (!Float.isFinite(u.getFloat(base + 4 * i))) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** "{@code vertex_param}[i]" for an index of the flat vector. */
+    public String describe(long index) {
+        for (Segment s : segments) {
+            if (index >= s.offset() && index < s.offset() + s.length()) {
+                return s.name() + "[" + (index - s.offset()) + "]";
+            }
+        }
+        return "parameter " + index;
+    }
+
+    /**
+     * Null when every parameter of {@code net} is finite, else the first one that is not, named with its value
+     * (for example {@code "block1/unit01/a/conv2d_W[17] = NaN"}).
+     */
+    public static String nonFinite(ComputationGraph net) {
+        INDArray flat = net.params();
+        INDArray v = flat.rank() == 1 ? flat : flat.reshape(flat.length());
+        long bad = firstNonFinite(v, 0, v.length());
+        return bad < 0 ? null : of(net).describe(bad) + " = " + v.getFloat(bad);
+    }
 }

@@ -16,6 +16,19 @@ class MetricsTest {
         assertEquals(1.0, Metrics.topK(s, y, 3), 1e-12);
     }
 
+    /** A diverged model (NaN scores) is wrong everywhere: NaN used to compare false and count as a hit. */
+    @Test
+    void nanScoresAreMisses() {
+        float[][] allNan = {{Float.NaN, Float.NaN, Float.NaN}, {Float.NaN, Float.NaN, Float.NaN}};
+        int[] y = {0, 2};
+        assertEquals(0.0, Metrics.topK(allNan, y, 1), 1e-12);
+        assertEquals(0.0, Metrics.topK(allNan, y, 2), 1e-12);
+        float[][] oneNan = {{0.9f, Float.NaN, 0.1f}};
+        assertEquals(0.0, Metrics.topK(oneNan, new int[] {0}, 1), 1e-12, "a NaN rival outranks the label");
+        assertEquals(1.0, Metrics.topK(oneNan, new int[] {0}, 2), 1e-12);
+        assertEquals(0.0, Metrics.topK(oneNan, new int[] {1}, 3), 1e-12, "a NaN label score is a miss at any k");
+    }
+
     /** Hand-worked: class 0 ranked (pos, neg, pos) -> AP = (1/1 + 2/3) / 2; class 1 all negative (skipped). */
     @Test
     void meanAveragePrecision() {

@@ -12,6 +12,8 @@ import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
 import io.bitspark.jobs.BitMain;
+import io.bitspark.model.checkpoint.LocalStore;
+import io.bitspark.model.run.RunDirectory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -100,9 +102,12 @@ public final class DemoCommand implements Callable<Integer> {
     }
 
     private static String latestCheckpoint(Path run) throws Exception {
-        try (Stream<Path> s = Files.list(run.resolve("checkpoints"))) {
-            return s.sorted().reduce((a, b) -> b).orElseThrow().toString();
+        RunDirectory dir = new RunDirectory(new LocalStore(run));
+        RunDirectory.Checkpoint c = dir.newestComplete();
+        if (c == null) {
+            throw new IllegalStateException(run + ": pre-training wrote no complete checkpoint");
         }
+        return run.resolve(c.dir()).toString();
     }
 
     private static void delete(Path p) throws Exception {

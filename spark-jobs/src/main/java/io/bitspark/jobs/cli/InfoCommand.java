@@ -43,7 +43,8 @@ public final class InfoCommand implements Callable<Integer> {
             DatasetInfo.print(out, store, name, loc.uri());
         } else if (store.exists(name + "/" + ProjectCheckpoint.PROVENANCE)) {
             boolean complete = ProjectCheckpoint.isComplete(store, name);
-            out.printf(Locale.ROOT, "checkpoint %s (%s)%n", loc.uri(), complete ? "complete" : "INCOMPLETE: model file missing or wrong size");
+            out.printf(Locale.ROOT, "checkpoint %s (%s)%n", loc.uri(), !complete ? "INCOMPLETE: model file missing or wrong size"
+                    : ProjectCheckpoint.isVerified(store, name) ? "complete, read back and verified when written" : "complete");
             print(out, ProjectCheckpoint.readProvenance(store, name));
         } else if (name.endsWith(".npz") && store.exists(name)) {
             describeNpz(out, store, name, loc.uri());

@@ -31,8 +31,13 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--output", required = true, paramLabel = "URI", description = "Run directory: checkpoints/, metrics/.")
     String output;
 
-    @Option(names = "--resume", description = "Continue from the newest complete checkpoint in the output.")
+    @Option(names = "--resume", description = "Continue from the newest checkpoint in the output that verifies in full "
+            + "(newer ones that do not are set aside as *.corrupt).")
     boolean resume;
+
+    @Option(names = "--allow-config-change", description = "With --resume: continue with changed schedule settings (base lr, "
+            + "warmup, decays, epochs, global batch, seed); the change is recorded in the checkpoints' provenance.")
+    boolean allowConfigChange;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a setting, e.g. --set train.epochs=10 (repeatable).")
     List<String> overrides = new ArrayList<>();
@@ -45,7 +50,7 @@ public final class PretrainCommand implements Callable<Integer> {
         PretrainConfig cfg = PretrainConfig.load(preset, overrides);
         PretrainJob.Mode mode = singleProcess ? PretrainJob.Mode.SINGLE_PROCESS : PretrainJob.Mode.SPARK;
         PretrainJob.Result r = new PretrainJob(singleProcess ? null : SparkSessions.get("bit pretrain"), cfg, data, output,
-                resume, mode).run();
+                resume, mode).allowConfigChange(allowConfigChange).run();
         PrintWriter out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "pre-trained %d steps (%d per epoch); holdout %s; last checkpoint %s%n", r.steps(),
                 r.stepsPerEpoch(), r.lastEval(), r.lastCheckpoint());

@@ -104,6 +104,8 @@ public final class AllReduceEngine implements TrainingEngine {
         }
         int k = (int) (r.to() - from);
         double[] losses = new double[k];
+        String invalid = null;
+        String checkpointError = null;
         double data = 0, compute = 0, exchange = 0, update = 0, slowest = 0, slowestSteps = 0;
         long sent = 0, recv = 0;
         List<HoldoutEvaluator.Part> parts = new ArrayList<>();
@@ -129,6 +131,12 @@ public final class AllReduceEngine implements TrainingEngine {
             if (w.checkpoint() != null) {
                 checkpoint = w.checkpoint();
             }
+            if (w.invalid() != null && invalid == null) {
+                invalid = w.invalid();
+            }
+            if (w.checkpointError() != null && checkpointError == null) {
+                checkpointError = w.checkpointError();
+            }
             if (w.note() != null && note == null) {
                 note = w.note();
             }
@@ -137,7 +145,7 @@ public final class AllReduceEngine implements TrainingEngine {
                     w.peakRss() >> 20, w.setup(), w.data() + w.compute() + w.exchange() + w.update(), w.wall()));
             slowestSteps = Math.max(slowestSteps, w.data() + w.compute() + w.exchange() + w.update());
         }
-        if (r.checkpoint() != null) {
+        if (checkpoint != null) {
             lastCheckpoint = r.checkpoint().dir();
         }
         List<String> where = new ArrayList<>();
@@ -146,6 +154,7 @@ public final class AllReduceEngine implements TrainingEngine {
         }
         placement = where;
         int n = results.size();
+        int per = Math.max(1, k);
         long resultBytes = serializedSize(new ArrayList<>(results));
         // Driver traffic: the task description to every worker, its result back, the rank handshake through the
         // barrier (a few dozen bytes per worker, relayed to all), and the run's broadcast once.
@@ -154,8 +163,9 @@ public final class AllReduceEngine implements TrainingEngine {
         double driverRecv = resultBytes + 64.0 * n;
         Map<String, Double> eval = parts.isEmpty() ? Map.of() : ctx.evaluator().metrics(parts);
         return new Round(from, r.to(), losses, eval, checkpoint,
-                new Timings(data / n / k, compute / n / k, exchange / n / k, update / n / k, Math.max(0, wall - slowestSteps) / k),
-                new Traffic((double) sent / n / k, (double) recv / n / k, driverSent / k, driverRecv / k), workers, note, rss);
+                new Timings(data / n / per, compute / n / per, exchange / n / per, update / n / per, Math.max(0, wall - slowestSteps) / per),
+                new Traffic((double) sent / n / per, (double) recv / n / per, driverSent / per, driverRecv / per), workers, note, rss,
+                invalid, checkpointError);
     }
 
     static long serializedSize(Object o) {

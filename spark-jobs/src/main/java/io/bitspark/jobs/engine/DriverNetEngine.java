@@ -11,6 +11,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import io.bitspark.model.checkpoint.ArtifactStore;
 import io.bitspark.model.checkpoint.ProjectCheckpoint;
 import io.bitspark.model.checkpoint.Provenance;
+import io.bitspark.model.train.ParameterLayout;
 
 /** Engines whose network lives on the driver: evaluation and checkpoints run there. */
 abstract class DriverNetEngine implements TrainingEngine {
@@ -30,18 +31,24 @@ abstract class DriverNetEngine implements TrainingEngine {
     public Round run(RoundRequest r) throws IOException {
         long t0 = System.nanoTime();
         double[] t = new double[4];
-        double[] losses = steps(r.from(), r.to(), t);
-        Map<String, Double> eval = r.evaluate() ? ctx.evaluator().evaluate(net) : Map.of();
+        double[] losses = r.steps() > 0 ? steps(r.from(), r.to(), t) : new double[0];
+        String invalid = r.evaluate() || r.checkpoint() != null ? ParameterLayout.nonFinite(net) : null;
+        Map<String, Double> eval = r.evaluate() && invalid == null ? ctx.evaluator().evaluate(net) : Map.of();
         String checkpoint = null;
-        if (r.checkpoint() != null) {
-            checkpoint = write(ctx.runStore(), r.checkpoint(), net);
+        String checkpointError = null;
+        if (r.checkpoint() != null && invalid == null) {
+            try {
+                checkpoint = write(ctx.runStore(), r.checkpoint(), net);
+            } catch (IOException | RuntimeException e) {
+                checkpointError = e.toString();
+            }
         }
         double wall = (System.nanoTime() - t0) / 1e9;
-        int k = r.steps();
+        int k = Math.max(1, r.steps());
         double busy = t[0] + t[1] + t[2] + t[3];
         return new Round(r.from(), r.to(), losses, eval, checkpoint,
                 new Timings(t[0] / k, t[1] / k, t[2] / k, t[3] / k, Math.max(0, wall - busy) / k), Traffic.NONE,
-                List.of("driver"), null, -1);
+                List.of("driver"), null, -1, invalid, checkpointError);
     }
 
     static String write(ArtifactStore store, CheckpointRequest c, ComputationGraph net) throws IOException {

@@ -28,6 +28,7 @@ import io.bitspark.jobs.pretrain.HoldoutEvaluator;
 import io.bitspark.model.checkpoint.ProjectCheckpoint;
 import io.bitspark.model.checkpoint.Provenance;
 import io.bitspark.model.checkpoint.StreamedModelZip;
+import io.bitspark.model.train.ParameterLayout;
 import io.bitspark.model.train.ShardedSgd;
 
 /**
@@ -264,7 +265,7 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
                 return th;
             });
             try {
-                Future<DataSet[]> next = prefetch.submit(() -> load(ctx, rank, start));
+                Future<DataSet[]> next = start < end ? prefetch.submit(() -> load(ctx, rank, start)) : null;
                 for (long s = start; s < end; s++) {
                     if (task.isInterrupted()) {
                         throw new IllegalStateException("task killed at step " + s);
@@ -331,17 +332,42 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
             } finally {
                 prefetch.shutdownNow();
             }
+            // Before anything reads the parameters: each rank checks its slice, and all learn the first bad one.
+            String invalid = null;
+            if (request.evaluate() || request.checkpoint() != null) {
+                long[] mine = ParameterLayout.slice(rep.params.length(), rank, ctx.workers());
+                long bad = ParameterLayout.firstNonFinite(rep.params, mine[0], mine[1]);
+                String[] all = task.allGather(bad < 0 ? "" : rep.layout.describe(bad) + " = " + rep.params.getFloat(bad));
+                for (String a : all) {
+                    if (!a.isEmpty()) {
+                        invalid = a;
+                        break;
+                    }
+                }
+            }
             HoldoutEvaluator.Part eval = null;
-            if (request.evaluate()) {
+            if (request.evaluate() && invalid == null) {
                 eval = ctx.evaluator().part(rep.net, rank, ctx.workers());
             }
             String checkpoint = null;
-            if (request.checkpoint() != null) {
-                checkpoint = checkpoint(ctx, mesh, rep, request.checkpoint());
+            String checkpointError = null;
+            if (request.checkpoint() != null && invalid == null) {
+                try {
+                    checkpoint = checkpoint(ctx, mesh, rep, request.checkpoint());
+                } catch (CheckpointWriteException e) {
+                    checkpointError = e.getMessage();
+                    LOG.warn("rank {}: writing checkpoint {} failed: {}", rank, request.checkpoint().dir(), checkpointError);
+                }
+                // Every rank learns whether the checkpoint exists (the run must not end before it does).
+                for (String a : task.allGather(checkpointError == null ? "" : checkpointError)) {
+                    if (!a.isEmpty()) {
+                        checkpointError = a;
+                    }
+                }
             }
             long sent = mesh.bytesSent() - sent0;
             long recv = mesh.bytesReceived() - recv0;
-            if (request.last()) {
+            if (request.last() && invalid == null && checkpointError == null) {
                 Replica.RESIDENT.remove(key);
                 rep.dropMesh();
             }
@@ -349,7 +375,7 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
             long[] rss = rss();
             return new WorkerResult(rank, partition, executor, host, device, start, end, losses, setup, t[0], t[1], t[2], t[3],
                     (System.nanoTime() - wall0) / 1e9, sent, recv, eval, checkpoint, note, rt.totalMemory() - rt.freeMemory(),
-                    rss[0], rss[1]);
+                    rss[0], rss[1], invalid, checkpointError);
         } finally {
             rep.busy.set(false);
         }
@@ -364,9 +390,17 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
         return out;
     }
 
+    /** A checkpoint that could not be written to the store; the collectives of the round completed regardless. */
+    static final class CheckpointWriteException extends IOException {
+        CheckpointWriteException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     /**
      * Rank 0 writes the checkpoint itself, streaming the momentum slices of all ranks into the model file as they
-     * arrive (it never holds the whole momentum); the other ranks send their slices.
+     * arrive (it never holds the whole momentum); the other ranks send their slices. When the store fails, rank 0
+     * still receives every slice (discarding them), so the workers stay in step and the driver can retry the write.
      */
     private static String checkpoint(EngineContext ctx, Mesh mesh, Replica rep, TrainingEngine.CheckpointRequest c) throws IOException {
         boolean sharded = ctx.averagingFrequency() == 1;
@@ -381,15 +415,79 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
         rep.net.getConfiguration().setIterationCount(Math.toIntExact(rep.step));
         rep.net.getConfiguration().setEpochCount(Math.toIntExact(ctx.epochOf(rep.step)));
         Provenance p = Provenance.read(new java.io.ByteArrayInputStream(c.provenanceJson().getBytes(StandardCharsets.UTF_8)), c.dir());
-        var store = ctx.runStore();
-        ProjectCheckpoint.write(store, c.dir(), out -> StreamedModelZip.write(out, rep.net, rep.params.length(), sink -> {
-            if (sharded) {
-                mesh.gatherTo0(own, sink);
-            } else {
-                sink.put(io.bitspark.model.layers.FusedKernels.address(own), own.length());
+        int[] gather = {0}; // 0: not started, 1: receiving slices from the mesh, 2: done
+        try {
+            var store = ctx.runStore();
+            ProjectCheckpoint.write(store, c.dir(), out -> {
+                DrainOnFailure d = new DrainOnFailure(out);
+                StreamedModelZip.write(d, rep.net, rep.params.length(), sink -> {
+                    gather[0] = 1;
+                    if (sharded) {
+                        mesh.gatherTo0(own, sink);
+                    } else {
+                        sink.put(io.bitspark.model.layers.FusedKernels.address(own), own.length());
+                    }
+                    gather[0] = 2;
+                });
+                d.rethrow();
+            }, p);
+            return store.uri(c.dir());
+        } catch (IOException | RuntimeException e) {
+            if (gather[0] == 1) {
+                throw e; // the exchange failed (writes to the store cannot fail here): the round fails
             }
-        }), p);
-        return store.uri(c.dir());
+            if (sharded && gather[0] == 0) {
+                mesh.gatherTo0(own, (address, count) -> { });
+            }
+            throw new CheckpointWriteException(e.toString(), e);
+        }
+    }
+
+    /** Passes writes on until the first failure, then swallows the rest; {@link #rethrow} reports that failure. */
+    private static final class DrainOnFailure extends java.io.FilterOutputStream {
+        private IOException failure;
+
+        DrainOnFailure(java.io.OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            if (failure == null) {
+                try {
+                    out.write(b, off, len);
+                } catch (IOException e) {
+                    failure = e;
+                }
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            if (failure == null) {
+                try {
+                    out.flush();
+                } catch (IOException e) {
+                    failure = e;
+                }
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            flush();
+        }
+
+        void rethrow() throws IOException {
+            if (failure != null) {
+                throw failure;
+            }
+        }
     }
 
     /** Resident set size and its peak, in bytes (Linux), or -1. */

@@ -22,7 +22,10 @@ public interface TrainingEngine extends AutoCloseable {
     /** A checkpoint to write after the round: directory (relative to the run) and its provenance as JSON. */
     record CheckpointRequest(String dir, String provenanceJson) implements Serializable {}
 
-    /** What a round should do. {@code last}: the run ends after it (engines may release their state). */
+    /**
+     * What a round should do. {@code last}: the run ends after it (engines may release their state once the round's
+     * checkpoint is written). {@code steps} may be 0: only the evaluation or checkpoint.
+     */
     record RoundRequest(long from, int steps, boolean evaluate, CheckpointRequest checkpoint, boolean last) implements Serializable {
         public long to() {
             return from + steps;
@@ -47,9 +50,13 @@ public interface TrainingEngine extends AutoCloseable {
     /**
      * A finished round. {@code from} is where it really started: earlier than asked when the engine had to
      * recompute from a checkpoint after losing state. {@code losses[i]} is the loss of step {@code from + i}.
+     * {@code invalid}: the first parameter found NaN or infinite after the steps (then no evaluation ran and no
+     * checkpoint was written), else null. {@code checkpointError}: why the requested checkpoint could not be written
+     * (the state is intact; a round of 0 steps with the same request retries it), else null.
      */
     record Round(long from, long to, double[] losses, Map<String, Double> eval, String checkpoint, Timings timings,
-                 Traffic traffic, List<String> workers, String note, long maxExecutorRss) {}
+                 Traffic traffic, List<String> workers, String note, long maxExecutorRss, String invalid,
+                 String checkpointError) {}
 
     Round run(RoundRequest request) throws IOException;
 

@@ -9,7 +9,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
+import java.nio.file.FileAlreadyExistsException;
+
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.CommonPathCapabilities;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.StreamCapabilities;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -39,7 +44,88 @@ public final class HadoopStore implements ArtifactStore {
 
     @Override
     public OutputStream create(String path) throws IOException {
-        return new BufferedOutputStream(fs.create(resolve(path), true), 1 << 16);
+        return durable(fs.create(resolve(path), true));
+    }
+
+    @Override
+    public OutputStream createNew(String path) throws IOException {
+        return durable(fs.create(resolve(path), false));
+    }
+
+    /** On HDFS, closing hsyncs first (the blocks reach the datanodes' disks); object stores publish on close. */
+    private static OutputStream durable(FSDataOutputStream raw) {
+        return new BufferedOutputStream(raw, 1 << 16) {
+            private boolean closed;
+
+            @Override
+            public void close() throws IOException {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                try {
+                    flush();
+                    if (raw.hasCapability(StreamCapabilities.HSYNC)) {
+                        raw.hsync();
+                    }
+                } finally {
+                    raw.close();
+                }
+            }
+        };
+    }
+
+    /** Object stores (s3a, gs, abfs without hierarchical namespace) check and then write: two racing creators can both win. */
+    @Override
+    public boolean atomicCreate() {
+        String scheme = fs.getScheme();
+        return !(scheme.startsWith("s3") || scheme.equals("gs") || scheme.equals("oss") || scheme.equals("cos"));
+    }
+
+    @Override
+    public void rename(String from, String to) throws IOException {
+        Path a = resolve(from);
+        Path b = resolve(to);
+        if (fs.exists(b)) {
+            throw new FileAlreadyExistsException(b + " exists: cannot rename " + a + " to it");
+        }
+        if (!fs.rename(a, b)) {
+            throw new IOException("the file system refused to rename " + a + " to " + b);
+        }
+    }
+
+    @Override
+    public Appender appender(String path) throws IOException {
+        Path p = resolve(path);
+        if (!fs.hasPathCapability(root, CommonPathCapabilities.FS_APPEND)) {
+            return null;
+        }
+        FSDataOutputStream out = fs.exists(p) ? fs.append(p) : fs.create(p, false);
+        return new Appender() {
+            @Override
+            public void write(byte[] bytes) throws IOException {
+                out.write(bytes);
+                out.hflush();
+            }
+
+            @Override
+            public void sync() throws IOException {
+                if (out.hasCapability(StreamCapabilities.HSYNC)) {
+                    out.hsync();
+                } else {
+                    out.hflush();
+                }
+            }
+
+            @Override
+            public void close() throws IOException {
+                try {
+                    sync();
+                } finally {
+                    out.close();
+                }
+            }
+        };
     }
 
     @Override

@@ -17,7 +17,7 @@ import io.bitspark.model.arch.LossKind;
 import io.bitspark.model.train.Metrics;
 
 /**
- * Evaluates a network on the first {@code maxExamples} images of the holdout split (evaluation view, no
+ * Evaluates a network on the holdout split, or its first {@code maxExamples} images when that is above 0 (evaluation view, no
  * augmentation): top-1 and top-5 accuracy for single-label data, mean average precision for multi-label.
  * The work splits by batch over any number of workers ({@link #part}); {@link #metrics} combines the parts:
  * for single-label data a part is three counts, so evaluation on executors sends almost nothing to the driver.
@@ -36,16 +36,18 @@ public final class HoldoutEvaluator implements Serializable {
                             int maxExamples, int batch) {
         this.loader = loader;
         this.loss = loss;
-        int left = maxExamples;
+        long left = maxExamples > 0 ? maxExamples : Long.MAX_VALUE;
+        long total = 0;
         for (int s = 0; s < holdoutShards.size() && left > 0; s++) {
             long rows = manifest.holdout().get(s).rows();
             for (long from = 0; from < rows && left > 0; from += batch) {
                 int n = (int) Math.min(Math.min(batch, rows - from), left);
                 refs.add(new BatchRef(holdoutShards.get(s), from, n, 0));
                 left -= n;
+                total += n;
             }
         }
-        this.examples = maxExamples - left;
+        this.examples = Math.toIntExact(total);
     }
 
     public int examples() {

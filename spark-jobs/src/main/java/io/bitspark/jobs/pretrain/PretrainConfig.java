@@ -28,8 +28,67 @@ public record PretrainConfig(String preset, String modelPreset, String loss, int
                              int averagingFrequency, long exchangeTimeoutSeconds, String exchangeDtype, double epochs,
                              long maxSteps, double baseLr, double momentum, double weightDecay, long warmupSteps,
                              List<Double> decayEpochs, double decayFactor, long seed, long checkpointEvery,
-                             int keepCheckpoints, long evalEvery, int evalMaxExamples, int evalBatch, long logEvery,
+                             int keepCheckpoints, int writeAttempts, long lockTimeoutSeconds, long evalEvery,
+                             int evalMaxExamples, int evalBatch, long logEvery, int syncEvery,
                              Map<String, Object> resolved) implements Serializable {
+
+    /** Settings a resumed run cannot change: they define the model and what it learns from. */
+    public static final List<String> FIXED = List.of("model.preset", "data.loss", "data.resolution", "data.crop_min_area",
+            "data.flip", "train.momentum", "train.weight_decay");
+
+    /** Settings of the optimisation schedule: a resume may change them only with --allow-config-change. */
+    public static final List<String> SCHEDULE = List.of("train.base_lr", "train.warmup_steps", "train.decay_epochs",
+            "train.decay_factor", "train.epochs", "train.global_batch", "train.seed");
+
+    /** One setting that differs between a checkpoint's run and this configuration. */
+    public record Change(String key, Object before, Object now) {
+        @Override
+        public String toString() {
+            return "bit." + key + ": " + before + " -> " + now;
+        }
+    }
+
+    /**
+     * The {@link #FIXED} and {@link #SCHEDULE} settings whose values differ from those a checkpoint recorded
+     * ({@code recorded}: its resolved configuration). Settings the checkpoint does not record are not compared.
+     */
+    public List<Change> changesFrom(Map<String, Object> recorded) {
+        List<Change> out = new ArrayList<>();
+        if (recorded == null) {
+            return out;
+        }
+        for (String k : concat(FIXED, SCHEDULE)) {
+            if (recorded.containsKey(k) && !same(recorded.get(k), resolved.get(k))) {
+                out.add(new Change(k, recorded.get(k), resolved.get(k)));
+            }
+        }
+        return out;
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(b);
+        return out;
+    }
+
+    /** Equal as configuration values: numbers by value (5000 == 5000.0), lists element by element. */
+    static boolean same(Object a, Object b) {
+        if (a instanceof Number x && b instanceof Number y) {
+            return x.doubleValue() == y.doubleValue();
+        }
+        if (a instanceof List<?> x && b instanceof List<?> y) {
+            if (x.size() != y.size()) {
+                return false;
+            }
+            for (int i = 0; i < x.size(); i++) {
+                if (!same(x.get(i), y.get(i))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        return String.valueOf(a).equals(String.valueOf(b));
+    }
 
     public static final String RESOURCE_DIR = "conf/pretrain/";
 
@@ -126,6 +185,10 @@ public record PretrainConfig(String preset, String modelPreset, String loss, int
         require(ckEvery >= 1, "bit.checkpoint.every_steps", ckEvery, ">= 1");
         int keep = b.getInt("checkpoint.keep");
         require(keep >= 1, "bit.checkpoint.keep", keep, ">= 1");
+        int attempts = b.getInt("checkpoint.write_attempts");
+        require(attempts >= 1, "bit.checkpoint.write_attempts", attempts, ">= 1");
+        long lockTimeout = b.getLong("checkpoint.lock_timeout_s");
+        require(lockTimeout >= 1, "bit.checkpoint.lock_timeout_s", lockTimeout, ">= 1");
         long evalEvery = b.getLong("eval.every_steps");
         require(evalEvery >= 1, "bit.eval.every_steps", evalEvery, ">= 1");
         int evalMax = b.getInt("eval.max_examples");
@@ -134,13 +197,16 @@ public record PretrainConfig(String preset, String modelPreset, String loss, int
         require(evalBatch >= 1, "bit.eval.batch", evalBatch, ">= 1");
         long logEvery = b.getLong("log.every_steps");
         require(logEvery >= 1, "bit.log.every_steps", logEvery, ">= 1");
+        int syncEvery = b.getInt("log.sync_every");
+        require(syncEvery >= 1, "bit.log.sync_every", syncEvery, ">= 1");
         Map<String, Object> flat = new TreeMap<>();
         for (Map.Entry<String, ConfigValue> e : b.entrySet()) {
             flat.put(e.getKey(), e.getValue().unwrapped());
         }
         return new PretrainConfig(preset, modelPreset, loss, resolution, cropMinArea, b.getBoolean("data.flip"), globalBatch,
                 workers, engine, micro, freq, timeout, dtype, epochs, maxSteps, baseLr, momentum, wd, warmup, List.copyOf(decays), factor,
-                b.getLong("train.seed"), ckEvery, keep, evalEvery, evalMax, evalBatch, logEvery, new LinkedHashMap<>(flat));
+                b.getLong("train.seed"), ckEvery, keep, attempts, lockTimeout, evalEvery, evalMax, evalBatch, logEvery, syncEvery,
+                new LinkedHashMap<>(flat));
     }
 
     private static void require(boolean ok, String key, Object value, String expected) {

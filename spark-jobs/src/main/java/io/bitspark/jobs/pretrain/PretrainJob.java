@@ -9,8 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -36,6 +34,9 @@ import io.bitspark.model.checkpoint.CheckpointException;
 import io.bitspark.model.checkpoint.ProjectCheckpoint;
 import io.bitspark.model.checkpoint.Provenance;
 import io.bitspark.model.data.Augment;
+import io.bitspark.model.run.MetricsLog;
+import io.bitspark.model.run.RunDirectory;
+import io.bitspark.model.run.RunLock;
 import io.bitspark.model.train.UpstreamSchedule;
 
 /**
@@ -50,7 +51,6 @@ import io.bitspark.model.train.UpstreamSchedule;
 public final class PretrainJob {
 
     private static final Logger LOG = LoggerFactory.getLogger(PretrainJob.class);
-    private static final Pattern STEP_DIR = Pattern.compile("^step-(\\d+)$");
 
     /** Where the steps run. */
     public enum Mode { SPARK, SINGLE_PROCESS }
@@ -64,6 +64,9 @@ public final class PretrainJob {
         private final String lastCheckpoint;
         private final double imagesPerSecond;
         private ComputationGraph net;
+        String resumedFrom;
+        List<String> setAside = List.of();
+        int checkpointRetries;
 
         Result(TrainingEngine engine, long steps, long stepsPerEpoch, Map<String, Double> lastEval, String lastCheckpoint,
                double imagesPerSecond) {
@@ -101,6 +104,21 @@ public final class PretrainJob {
         public double imagesPerSecond() {
             return imagesPerSecond;
         }
+
+        /** The checkpoint the run continued from, or null for a new run. */
+        public String resumedFrom() {
+            return resumedFrom;
+        }
+
+        /** Checkpoint writes that failed and were retried. */
+        public int checkpointRetries() {
+            return checkpointRetries;
+        }
+
+        /** Newer checkpoints that failed verification on resume (renamed *.corrupt), with the reasons. */
+        public List<String> setAside() {
+            return setAside;
+        }
     }
 
     private final SparkSession spark;
@@ -110,6 +128,7 @@ public final class PretrainJob {
     private final boolean resume;
     private final Mode mode;
     private GlobalStepHook hook = new GlobalStepHook();
+    private boolean allowConfigChange;
 
     public PretrainJob(SparkSession spark, PretrainConfig cfg, String data, String output, boolean resume, Mode mode) {
         this.spark = spark;
@@ -126,6 +145,12 @@ public final class PretrainJob {
     /** Replaces the step hook of the dl4j-paramavg engine (tests observe what iteration each worker's updater sees). */
     public PretrainJob withHook(GlobalStepHook h) {
         this.hook = h;
+        return this;
+    }
+
+    /** On resume, let schedule settings (base lr, warmup, decays, epochs, global batch, seed) differ from the checkpoint's. */
+    public PretrainJob allowConfigChange(boolean allow) {
+        this.allowConfigChange = allow;
         return this;
     }
 
@@ -178,46 +203,130 @@ public final class PretrainJob {
                 spec.name(), ResNetV2Builder.parameterCount(spec), data, manifest.trainRows(), manifest.numClasses(),
                 loss, engineName, workers, cfg.globalBatch() / workers, micro, stepsPerEpoch, totalSteps, schedule, resolved);
 
-        ArtifactStore run = Stores.directory(output);
-        long step;
-        String latest = latestCheckpoint(run);
-        Provenance resumed = null;
-        if (resume && latest != null) {
-            resumed = ProjectCheckpoint.readProvenance(run, latest);
-            if (!manifestHash.equals(resumed.dataManifestHash())) {
-                throw new CheckpointException(run.uri(latest) + " was trained on data " + resumed.dataManifestHash() + ", but "
-                        + data + " is " + manifestHash + ": resume needs the same prepared data set");
-            }
-            if (!spec.equals(resumed.spec())) {
-                throw new CheckpointException(run.uri(latest) + " holds " + resumed.spec() + ", the configuration asks for " + spec);
-            }
-            step = resumed.globalStep();
-            Object before = resumed.config() == null ? null : resumed.config().get("run.workers");
-            LOG.info("resuming from {} at global step {} (epoch {}){}", run.uri(latest), step, resumed.epoch(),
-                    before != null && !String.valueOf(before).equals(String.valueOf(workers))
-                            ? "; the worker count changed from " + before + " to " + workers + " (the data order does not depend on it)"
-                            : "");
-        } else {
-            if (latest != null) {
-                throw new IllegalArgumentException(run.uri("checkpoints") + " already holds checkpoints: pass --resume to "
+        RunDirectory run = new RunDirectory(Stores.directory(output));
+        try (RunLock lock = run.lock("bit pretrain --output " + output, Duration.ofSeconds(cfg.lockTimeoutSeconds()))) {
+            long step = 0;
+            RunDirectory.Sound sound = null;
+            if (resume) {
+                List<RunDirectory.Checkpoint> all = run.checkpoints();
+                sound = run.newestSound();
+                if (sound == null && !all.isEmpty()) {
+                    throw new CheckpointException(run.uri(RunDirectory.CHECKPOINTS) + ": none of the " + all.size() + " checkpoints "
+                            + "verifies (they were set aside as *.corrupt, see the log); remove them to start over, or use another --output");
+                }
+            } else if (run.hasCheckpoints()) {
+                throw new IllegalArgumentException(run.uri(RunDirectory.CHECKPOINTS) + " already holds checkpoints: pass --resume to "
                         + "continue that run, or choose another --output");
             }
-            step = 0;
+            Provenance resumed = sound == null ? null : sound.provenance();
+            String latest = sound == null ? null : sound.checkpoint().dir();
+            if (resumed != null) {
+                if (!manifestHash.equals(resumed.dataManifestHash())) {
+                    throw new CheckpointException(run.uri(latest) + " was trained on data " + resumed.dataManifestHash() + ", but "
+                            + data + " is " + manifestHash + ": resume needs the same prepared data set");
+                }
+                if (!spec.equals(resumed.spec())) {
+                    throw new CheckpointException(run.uri(latest) + " holds " + resumed.spec() + ", the configuration asks for " + spec);
+                }
+                step = resumed.globalStep();
+                resolved.putAll(lineage(resumed, step, run.uri(latest)));
+                Object before = resumed.config() == null ? null : resumed.config().get("run.workers");
+                LOG.info("resuming from {} at global step {} (epoch {}){}{}", run.uri(latest), step, resumed.epoch(),
+                        before != null && !String.valueOf(before).equals(String.valueOf(workers))
+                                ? "; the worker count changed from " + before + " to " + workers + " (the data order does not depend on it)"
+                                : "",
+                        sound.setAside().isEmpty() ? "" : "; fell back past " + sound.setAside().size() + " newer checkpoint(s) that did "
+                                + "not verify: " + sound.setAside());
+            }
+
+            ShardBatchLoader trainLoader = new ShardBatchLoader(hadoop, aug, manifest.numClasses(), cfg.seed(), true);
+            ShardBatchLoader evalLoader = new ShardBatchLoader(hadoop, aug, manifest.numClasses(), cfg.seed(), false);
+            HoldoutEvaluator evaluator = new HoldoutEvaluator(holdoutShards, manifest, evalLoader, loss, cfg.evalMaxExamples(), cfg.evalBatch());
+            String runId = manifestHash.substring(0, 12) + "-" + Long.toHexString(System.nanoTime()) + "-"
+                    + Integer.toHexString(output.hashCode());
+            EngineContext ctx = new EngineContext(runId, spec, loss, cfg.seed(), cfg.resolution(), cfg.weightDecay(), schedule,
+                    cfg.momentum(), plan, trainShards, stepsPerEpoch, trainLoader, evaluator, workers, micro, freq, output,
+                    EngineContext.conf(hadoop), cfg.exchangeTimeoutSeconds() * 1000, cfg.exchangeDtype().equals("bfloat16"));
+            long first = step;
+            try (MetricsLog metrics = retry("opening the metrics log", null, () -> run.metrics(first, cfg.syncEvery()));
+                 TrainingEngine engine = engine(ctx, run.store(), latest, resumed)) {
+                LOG.info("metrics: {} (attempt {} of this run)", metrics.path(), metrics.attempt());
+                Result r = loop(engine, ctx, run, lock, step, totalSteps, stepsPerEpoch, spec, resolved, manifestHash, manifest, metrics,
+                        latest == null ? null : run.uri(latest));
+                r.resumedFrom = latest == null ? null : run.uri(latest);
+                r.setAside = sound == null ? List.of() : sound.setAside();
+                return r;
+            }
         }
+    }
 
-        ShardBatchLoader trainLoader = new ShardBatchLoader(hadoop, aug, manifest.numClasses(), cfg.seed(), true);
-        ShardBatchLoader evalLoader = new ShardBatchLoader(hadoop, aug, manifest.numClasses(), cfg.seed(), false);
-        HoldoutEvaluator evaluator = new HoldoutEvaluator(holdoutShards, manifest, evalLoader, loss, cfg.evalMaxExamples(), cfg.evalBatch());
-        String runId = manifestHash.substring(0, 12) + "-" + Long.toHexString(System.nanoTime()) + "-"
-                + Integer.toHexString(output.hashCode());
-        EngineContext ctx = new EngineContext(runId, spec, loss, cfg.seed(), cfg.resolution(), cfg.weightDecay(), schedule,
-                cfg.momentum(), plan, trainShards, stepsPerEpoch, trainLoader, evaluator, workers, micro, freq, output,
-                EngineContext.conf(hadoop), cfg.exchangeTimeoutSeconds() * 1000, cfg.exchangeDtype().equals("bfloat16"));
-        MetricsLog metrics = new MetricsLog(run, step);
+    /**
+     * Checks the settings against those of the checkpoint a run resumes from: model and data settings cannot change;
+     * schedule settings change only with {@link #allowConfigChange}, and then the change joins the run's lineage
+     * ({@code run.lineage} in every later checkpoint's provenance). Returns the entries to record.
+     */
+    private Map<String, Object> lineage(Provenance resumed, long step, String from) {
+        List<PretrainConfig.Change> changes = cfg.changesFrom(resumed.config());
+        List<PretrainConfig.Change> fixed = changes.stream().filter(c -> PretrainConfig.FIXED.contains(c.key())).toList();
+        if (!fixed.isEmpty()) {
+            throw new IllegalArgumentException("cannot resume " + from + " with " + fixed + ": these settings define the model and "
+                    + "its data; start a new run (--output) instead");
+        }
+        if (!changes.isEmpty() && !allowConfigChange) {
+            throw new IllegalArgumentException("the settings differ from those of " + from + ": " + changes + ". Pass "
+                    + "--allow-config-change to continue with the new values from step " + step + ", or resume with the old ones");
+        }
+        List<Object> lineage = new ArrayList<>();
+        if (resumed.config() != null && resumed.config().get("run.lineage") instanceof List<?> l) {
+            lineage.addAll(l);
+        }
+        if (!changes.isEmpty()) {
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("step", step);
+            entry.put("from_checkpoint", from);
+            Map<String, Object> diff = new LinkedHashMap<>();
+            for (PretrainConfig.Change c : changes) {
+                diff.put(c.key(), Map.of("before", String.valueOf(c.before()), "after", String.valueOf(c.now())));
+            }
+            entry.put("changes", diff);
+            lineage.add(entry);
+            LOG.warn("resuming with changed settings from step {}: {} (--allow-config-change; recorded in the provenance as run.lineage)",
+                    step, changes);
+        }
+        return lineage.isEmpty() ? Map.of() : Map.of("run.lineage", lineage);
+    }
 
-        try (TrainingEngine engine = engine(ctx, run, latest, resumed)) {
-            return loop(engine, ctx, run, step, totalSteps, stepsPerEpoch, spec, resolved, manifestHash, manifest, metrics,
-                    latest == null || resumed == null ? null : run.uri(latest));
+    /** An action on the run's storage. */
+    interface StoreAction<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs {@code action}, retrying a failure {@code bit.checkpoint.write_attempts - 1} times with back-off (1, 2, 4 ... s)
+     * before the run stops, naming the last good checkpoint.
+     */
+    <T> T retry(String what, String lastCheckpoint, StoreAction<T> action) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return action.run();
+            } catch (IOException e) {
+                if (attempt >= cfg.writeAttempts()) {
+                    throw new IllegalStateException(what + " failed " + attempt + " times (" + e + "): stopping. The last good checkpoint is "
+                            + (lastCheckpoint == null ? "none" : lastCheckpoint) + "; resume from it with --resume.", e);
+                }
+                long wait = 1000L << Math.min(attempt - 1, 6);
+                LOG.warn("{} failed (attempt {} of {}): {}; retrying in {} s", what, attempt, cfg.writeAttempts(), e.toString(), wait / 1000);
+                sleep(wait);
+            }
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
         }
     }
 
@@ -226,6 +335,8 @@ public final class PretrainJob {
             ComputationGraph net;
             if (resumed != null) {
                 net = ProjectCheckpoint.read(run, latest, true).net();
+                // The schedule of this configuration drives the rest of the run (model.zip holds the one it was written with).
+                net.setLearningRate(ctx.schedule());
             } else {
                 net = ctx.newNetwork();
             }
@@ -237,17 +348,21 @@ public final class PretrainJob {
         return new AllReduceEngine(JavaSparkContext.fromSparkContext(spark.sparkContext()), ctx, resumed == null ? null : latest);
     }
 
-    private Result loop(TrainingEngine engine, EngineContext ctx, ArtifactStore run, long step, long totalSteps, long stepsPerEpoch,
-                        ResNetV2Spec spec, Map<String, Object> resolved, String manifestHash, DatasetManifest manifest,
-                        MetricsLog metrics, String lastCheckpoint) throws IOException {
+    private Result loop(TrainingEngine engine, EngineContext ctx, RunDirectory run, RunLock lock, long step, long totalSteps,
+                        long stepsPerEpoch, ResNetV2Spec spec, Map<String, Object> resolved, String manifestHash,
+                        DatasetManifest manifest, MetricsLog metrics, String lastCheckpoint) throws IOException {
         long t0 = System.nanoTime();
         long lastLogTime = t0;
         long lastLogStep = step;
         long startStep = step;
         Map<String, Double> lastEval = Map.of();
         double rate = 0;
+        double lossSum = 0;
+        int lossCount = 0;
         int freq = ctx.averagingFrequency();
+        int retries = 0;
         while (step < totalSteps) {
+            lock.check();
             // A round ends at the next step that logs, evaluates or checkpoints (whole averaging periods).
             long end = Math.min(totalSteps, Math.min(next(step, cfg.logEvery()), Math.min(next(step, cfg.evalEvery()),
                     next(step, cfg.checkpointEvery()))));
@@ -259,10 +374,9 @@ public final class PretrainJob {
             boolean evaluate = crossed(end, k, cfg.evalEvery()) || last;
             TrainingEngine.CheckpointRequest ck = null;
             if (crossed(end, k, cfg.checkpointEvery()) || last) {
-                String dir = String.format(Locale.ROOT, "checkpoints/step-%08d", end);
                 Provenance p = Provenance.create("pretrain", spec, resolved, cfg.seed(), end, end / stepsPerEpoch,
-                        manifestHash, manifest.classNames(), null);
-                ck = new TrainingEngine.CheckpointRequest(dir, p.toJson());
+                        manifestHash, manifest.classNames(), lastCheckpoint);
+                ck = new TrainingEngine.CheckpointRequest(RunDirectory.checkpointDir(end), p.toJson());
             }
             TrainingEngine.Round round = engine.run(new TrainingEngine.RoundRequest(step, k, evaluate, ck, last));
             // The first round sets the workers up (from the seed or the resumed checkpoint); a later one that had to
@@ -279,9 +393,35 @@ public final class PretrainJob {
                             + "checkpoint is %s; lower bit.train.base_lr or check the data before resuming.", score, round.from() + i + 1,
                             lastCheckpoint == null ? "none (no checkpoint was written yet)" : lastCheckpoint));
                 }
+                if (round.from() + i >= step) { // recomputed steps were counted before
+                    lossSum += score;
+                    lossCount++;
+                }
+            }
+            if (round.invalid() != null) {
+                throw new IllegalStateException(String.format(Locale.ROOT, "non-finite parameters after global step %d (%s) although "
+                                + "the loss was finite: stopping without evaluating or writing a checkpoint. The last good checkpoint "
+                                + "is %s; lower bit.train.base_lr or check the data before resuming.", end, round.invalid(),
+                        lastCheckpoint == null ? "none (no checkpoint was written yet)" : lastCheckpoint));
+            }
+            String written = round.checkpoint();
+            String error = round.checkpointError();
+            for (int attempt = 2; error != null && attempt <= cfg.writeAttempts(); attempt++) {
+                long wait = 1000L << Math.min(attempt - 2, 6);
+                LOG.warn("writing checkpoint {} failed (attempt {} of {}): {}; retrying in {} s", run.uri(ck.dir()), attempt - 1,
+                        cfg.writeAttempts(), error, wait / 1000);
+                sleep(wait);
+                retries++;
+                TrainingEngine.Round again = engine.run(new TrainingEngine.RoundRequest(end, 0, false, ck, last));
+                written = again.checkpoint();
+                error = again.checkpointError();
+            }
+            if (error != null) {
+                throw new IllegalStateException(String.format(Locale.ROOT, "writing checkpoint %s failed %d times (%s): stopping. The "
+                                + "last good checkpoint is %s; resume from it with --resume.", run.uri(ck.dir()), cfg.writeAttempts(), error,
+                        lastCheckpoint == null ? "none (no checkpoint was written yet)" : lastCheckpoint));
             }
             step = end;
-            double score = round.losses()[round.losses().length - 1];
             Map<String, Double> eval = round.eval();
             if (!eval.isEmpty()) {
                 lastEval = eval;
@@ -289,12 +429,13 @@ public final class PretrainJob {
             if (crossed(step, k, cfg.logEvery()) || last || !eval.isEmpty()) {
                 long now = System.nanoTime();
                 rate = (step - lastLogStep) * (double) cfg.globalBatch() / ((now - lastLogTime) / 1e9);
-                lastLogTime = now;
-                lastLogStep = step;
+                double meanLoss = lossSum / Math.max(1, lossCount);
                 Map<String, Object> rec = new LinkedHashMap<>();
                 rec.put("step", step);
                 rec.put("epoch", step / (double) stepsPerEpoch);
-                rec.put("loss", score);
+                rec.put("loss", meanLoss);
+                rec.put("loss_last", round.losses()[round.losses().length - 1]);
+                rec.put("steps_in_interval", step - lastLogStep);
                 rec.put("lr", ctx.schedule().lr(step - 1));
                 rec.put("images_per_sec", rate);
                 rec.putAll(eval);
@@ -315,27 +456,41 @@ public final class PretrainJob {
                     rec.put("executor_rss_max", round.maxExecutorRss());
                 }
                 rec.put("wall_time", (now - t0) / 1e9);
-                metrics.add(rec);
+                String good = written != null ? written : lastCheckpoint;
+                retry("writing metrics to " + metrics.path(), good, () -> {
+                    metrics.add(rec);
+                    return null;
+                });
                 double elapsed = (now - t0) / 1e9;
                 double eta = (totalSteps - step) * elapsed / Math.max(1, step - startStep);
-                LOG.info(String.format(Locale.ROOT, "step %d/%d (epoch %.2f): loss %.4f, lr %.5f, %.1f images/s%s, ETA %s; per step: "
-                                + "data %.3f s, compute %.3f s, exchange %.3f s, update %.3f s, scheduling %.3f s; %.1f MB sent per executor, "
-                                + "%.1f KB through the driver",
-                        step, totalSteps, step / (double) stepsPerEpoch, score, ctx.schedule().lr(step - 1), rate,
+                LOG.info(String.format(Locale.ROOT, "step %d/%d (epoch %.2f): loss %.4f (mean of %d steps), lr %.5f, %.1f images/s%s, "
+                                + "ETA %s; per step: data %.3f s, compute %.3f s, exchange %.3f s, update %.3f s, scheduling %.3f s; "
+                                + "%.1f MB sent per executor, %.1f KB through the driver",
+                        step, totalSteps, step / (double) stepsPerEpoch, meanLoss, lossCount, ctx.schedule().lr(step - 1), rate,
                         eval.isEmpty() ? "" : ", " + eval, Duration.ofSeconds(Math.round(eta)).toString().substring(2).toLowerCase(Locale.ROOT),
                         t.data(), t.compute(), t.exchange(), t.update(), t.scheduling(), b.executorSent() / 1e6,
                         (b.driverSent() + b.driverReceived()) / 1e3));
                 if (!round.workers().isEmpty() && (last || round.from() == startStep || LOG.isDebugEnabled())) {
                     LOG.info("workers: {}", round.workers());
                 }
+                lastLogTime = now;
+                lastLogStep = step;
+                lossSum = 0;
+                lossCount = 0;
             }
-            if (round.checkpoint() != null) {
-                lastCheckpoint = round.checkpoint();
+            if (written != null) {
+                lastCheckpoint = written;
                 LOG.info("checkpoint {}", lastCheckpoint);
-                prune(run, cfg.keepCheckpoints());
+                String keepGood = lastCheckpoint;
+                retry("pruning old checkpoints", keepGood, () -> {
+                    run.prune(cfg.keepCheckpoints());
+                    return null;
+                });
             }
         }
-        return new Result(engine, step, stepsPerEpoch, lastEval, lastCheckpoint, rate);
+        Result result = new Result(engine, step, stepsPerEpoch, lastEval, lastCheckpoint, rate);
+        result.checkpointRetries = retries;
+        return result;
     }
 
     /** The first multiple of {@code every} after {@code step}. */
@@ -348,40 +503,4 @@ public final class PretrainJob {
         return step / every > (step - k) / every;
     }
 
-    /** The newest complete checkpoint directory (relative to the run), or null. */
-    static String latestCheckpoint(ArtifactStore run) throws IOException {
-        String best = null;
-        long bestStep = -1;
-        for (String name : run.list("checkpoints")) {
-            Matcher m = STEP_DIR.matcher(name);
-            if (m.matches() && Long.parseLong(m.group(1)) > bestStep && ProjectCheckpoint.isComplete(run, "checkpoints/" + name)) {
-                bestStep = Long.parseLong(m.group(1));
-                best = "checkpoints/" + name;
-            }
-        }
-        return best;
-    }
-
-    /** Keeps the newest {@code keep} complete checkpoints; removes older ones and older incomplete leftovers. */
-    static void prune(ArtifactStore run, int keep) throws IOException {
-        List<long[]> complete = new ArrayList<>();
-        List<String> names = run.list("checkpoints");
-        for (String name : names) {
-            Matcher m = STEP_DIR.matcher(name);
-            if (m.matches() && ProjectCheckpoint.isComplete(run, "checkpoints/" + name)) {
-                complete.add(new long[] {Long.parseLong(m.group(1))});
-            }
-        }
-        complete.sort((a, b) -> Long.compare(b[0], a[0]));
-        if (complete.size() <= keep) {
-            return;
-        }
-        long oldestKept = complete.get(keep - 1)[0];
-        for (String name : names) {
-            Matcher m = STEP_DIR.matcher(name);
-            if (m.matches() && Long.parseLong(m.group(1)) < oldestKept) {
-                run.delete("checkpoints/" + name);
-            }
-        }
-    }
 }

@@ -26,6 +26,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.bitspark.model.checkpoint.ArtifactStore;
+import io.bitspark.model.run.MetricsLog;
 
 /**
  * An offline HTML page with PNG plots of a run: loss, learning rate, holdout metrics and images/s over
@@ -39,22 +40,10 @@ public final class RunReport {
 
     /** Writes {@code report/index.html} and its PNGs into the run; returns the page's URI. */
     public static String write(ArtifactStore run) throws IOException {
-        List<Map<String, Object>> records = new ArrayList<>();
-        for (String f : run.list("metrics")) {
-            if (!f.endsWith(".jsonl")) {
-                continue;
-            }
-            try (InputStream in = run.open("metrics/" + f)) {
-                for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-                    if (!line.isBlank()) {
-                        records.add(JSON.readValue(line, new TypeReference<Map<String, Object>>() {}));
-                    }
-                }
-            }
-        }
-        // Resumed segments may repeat steps: the later segment wins.
+        // The run's lineage: attempts in the order they started, each superseding what came after the step it resumed from.
         TreeMap<Long, Map<String, Object>> byStep = new TreeMap<>();
-        records.forEach(r -> byStep.put(((Number) r.get("step")).longValue(), r));
+        MetricsLog.history(run).forEach(r -> byStep.put(((Number) r.get("step")).longValue(), r));
+        List<Map<String, Object>> attempts = MetricsLog.attempts(run);
         StringBuilder html = new StringBuilder("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>bit run report</title>"
                 + "<style>body{font-family:sans-serif;margin:2em}img{max-width:48%;margin:0.5%}table{border-collapse:collapse}"
                 + "td,th{border:1px solid #ccc;padding:4px 8px}</style></head><body>");
@@ -64,6 +53,15 @@ public final class RunReport {
             html.append("<p>").append(byStep.size()).append(" logged steps, last step ").append(byStep.lastKey()).append(": ");
             last.forEach((k, v) -> html.append(escape(k)).append(" = ").append(escape(format(v))).append("; "));
             html.append("</p>");
+            if (attempts.size() > 1) {
+                html.append("<p>Attempts (starts of the run; each continues from a checkpoint and supersedes later lines of "
+                        + "the attempts before it): ");
+                for (Map<String, Object> a : attempts) {
+                    html.append("#").append(a.get("attempt")).append(" from step ").append(a.get("from_step")).append(" (")
+                            .append(a.get("lines")).append(" lines); ");
+                }
+                html.append("</p>");
+            }
             plot(run, html, byStep, "loss", "Training loss", "loss.png");
             plot(run, html, byStep, "lr", "Learning rate", "lr.png");
             plot(run, html, byStep, "images_per_sec", "Images per second", "throughput.png");

@@ -195,6 +195,162 @@ class PretrainJobTest {
         assertTrue(diff < 1e-5, "parameters differ by " + diff);
     }
 
+    /** Flips one byte in the middle of a file: the size stays right, so only the checksum can tell. */
+    static void corrupt(Path file) throws Exception {
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+            long at = f.length() / 2;
+            f.seek(at);
+            int b = f.read();
+            f.seek(at);
+            f.write(b ^ 0x40);
+        }
+    }
+
+    /**
+     * The newest checkpoint is corrupt but of the right size: resume sets it aside, says so, continues from the one
+     * before, and ends bitwise where an uninterrupted run does.
+     */
+    @Test
+    void resumeFallsBackPastACorruptNewestCheckpoint(@TempDir Path tmp) throws Exception {
+        PretrainJob.Result full = new PretrainJob(spark, config("train.max_steps=6"), dataset.toString(),
+                tmp.resolve("full").toString(), false, PretrainJob.Mode.SPARK).run();
+        Path run = tmp.resolve("run");
+        new PretrainJob(spark, config("train.max_steps=4"), dataset.toString(), run.toString(), false, PretrainJob.Mode.SPARK).run();
+        corrupt(run.resolve("checkpoints/step-00000004/model.zip"));
+        PretrainJob.Result resumed = new PretrainJob(spark, config("train.max_steps=6"), dataset.toString(), run.toString(), true,
+                PretrainJob.Mode.SPARK).run();
+        assertTrue(resumed.resumedFrom().endsWith("checkpoints/step-00000002/"), resumed.resumedFrom());
+        assertEquals(1, resumed.setAside().size());
+        assertTrue(resumed.setAside().get(0).contains("step-00000004/model.zip: corrupt"), resumed.setAside().toString());
+        assertEquals(0.0, maxAbsDiff(full.net().params(), resumed.net().params()), 0.0, "bitwise equal to the uninterrupted run");
+        assertEquals(List.of("step-00000002", "step-00000004", "step-00000004.corrupt", "step-00000006"),
+                new io.bitspark.model.checkpoint.LocalStore(run).list("checkpoints"));
+        // The report reads the lineage: steps 3-4 of the first attempt are superseded by the second.
+        List<Map<String, Object>> h = io.bitspark.model.run.MetricsLog.history(new io.bitspark.model.checkpoint.LocalStore(run));
+        assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L), h.stream().map(r -> ((Number) r.get("step")).longValue()).toList());
+    }
+
+    @Test
+    void aSecondDriverOnALockedRunRefuses(@TempDir Path tmp) throws Exception {
+        Path run = tmp.resolve("run");
+        try (io.bitspark.model.run.RunLock other = io.bitspark.model.run.RunLock.acquire(new io.bitspark.model.checkpoint.LocalStore(run),
+                "bit pretrain (the first driver)", java.time.Duration.ofMinutes(5))) {
+            io.bitspark.model.run.RunLock.LockedException e = assertThrows(io.bitspark.model.run.RunLock.LockedException.class,
+                    () -> new PretrainJob(null, config("train.max_steps=2"), dataset.toString(), run.toString(), true,
+                            PretrainJob.Mode.SINGLE_PROCESS).run());
+            assertTrue(e.getMessage().contains("in use by bit pretrain (the first driver) (pid " + ProcessHandle.current().pid()), e.getMessage());
+            assertTrue(!Files.exists(run.resolve("checkpoints")) && !Files.exists(run.resolve("metrics")), "the second driver wrote nothing");
+        }
+        new PretrainJob(null, config("train.max_steps=2"), dataset.toString(), run.toString(), true, PretrainJob.Mode.SINGLE_PROCESS).run();
+        assertTrue(!Files.exists(run.resolve("run.lock")), "released at the end");
+    }
+
+    /** A learning rate so large that step 1's update overflows: the loss of step 1 was finite, the weights are not. */
+    @Test
+    void nonFiniteWeightsAreNeverCheckpointed(@TempDir Path tmp) {
+        for (PretrainJob.Mode mode : PretrainJob.Mode.values()) {
+            Path run = tmp.resolve(mode.name());
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> new PretrainJob(mode == PretrainJob.Mode.SPARK ? spark : null,
+                    config("train.max_steps=1", "train.base_lr=1e41", "train.warmup_steps=0"), dataset.toString(), run.toString(), false,
+                    mode).run());
+            assertTrue(e.getMessage().contains("non-finite parameters after global step 1") && e.getMessage().contains("without evaluating or "
+                    + "writing a checkpoint") && e.getMessage().contains("The last good checkpoint is none"), e.getMessage());
+            assertTrue(e.getMessage().matches("(?s).*\\(\\S+_\\w+\\[\\d+\\] = (NaN|-?Infinity)\\).*"), "names the parameter: " + e.getMessage());
+            assertTrue(!Files.exists(run.resolve("checkpoints")), mode + ": no checkpoint written");
+        }
+    }
+
+    /**
+     * A resume with another base lr refuses; with --allow-config-change the new schedule is the one applied, by the
+     * single process and by the all-reduce engine alike, and the one logged; the change is in the provenance.
+     */
+    @Test
+    void aChangedLearningRateNeedsConsentAndThenDrivesTheRun(@TempDir Path tmp) throws Exception {
+        Path single = tmp.resolve("single");
+        Path spark2 = tmp.resolve("spark");
+        new PretrainJob(null, config("train.max_steps=3"), dataset.toString(), single.toString(), false, PretrainJob.Mode.SINGLE_PROCESS).run();
+        new PretrainJob(spark, config("train.max_steps=3"), dataset.toString(), spark2.toString(), false, PretrainJob.Mode.SPARK).run();
+        PretrainConfig changed = config("train.max_steps=6", "train.base_lr=0.125");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new PretrainJob(null, changed, dataset.toString(),
+                single.toString(), true, PretrainJob.Mode.SINGLE_PROCESS).run());
+        assertTrue(e.getMessage().contains("bit.train.base_lr: 0.5 -> 0.125") && e.getMessage().contains("--allow-config-change"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new PretrainJob(null, config("train.max_steps=6", "data.flip=false"),
+                dataset.toString(), single.toString(), true, PretrainJob.Mode.SINGLE_PROCESS).allowConfigChange(true).run());
+        assertTrue(e.getMessage().contains("cannot resume") && e.getMessage().contains("bit.data.flip"), e.getMessage());
+
+        PretrainJob.Result a = new PretrainJob(null, changed, dataset.toString(), single.toString(), true, PretrainJob.Mode.SINGLE_PROCESS)
+                .allowConfigChange(true).run();
+        PretrainJob.Result b = new PretrainJob(spark, changed, dataset.toString(), spark2.toString(), true, PretrainJob.Mode.SPARK)
+                .allowConfigChange(true).run();
+        UpstreamSchedule now = new UpstreamSchedule(changed.peakLr(), changed.warmupSteps(), changed.decaySteps(a.stepsPerEpoch()),
+                changed.decayFactor());
+        SgdMomentum applied = (SgdMomentum) ((org.deeplearning4j.nn.conf.layers.BaseLayer) a.net().getLayer("head/conv2d").conf().getLayer()).getIUpdater();
+        for (int s = 3; s < 6; s++) {
+            assertEquals(now.lr(s), applied.getLearningRate(s, 0), 1e-12, "lr the single process applies at step " + s);
+        }
+        double diff = maxAbsDiff(a.net().params(), b.net().params());
+        PretrainJob.Result unchanged = new PretrainJob(null, config("train.max_steps=6"), dataset.toString(), tmp.resolve("old").toString(),
+                false, PretrainJob.Mode.SINGLE_PROCESS).run();
+        double effect = maxAbsDiff(a.net().params(), unchanged.net().params());
+        LOG.info("resumed with base_lr 0.125: single process vs allreduce max |param diff| {}; vs the run at the old lr {}", diff, effect);
+        assertTrue(diff < 1e-5, "the engines applied different learning rates: " + diff);
+        assertTrue(effect > 100 * Math.max(diff, 1e-6), "the new lr changed the trajectory: " + effect);
+        for (Path run : List.of(single, spark2)) {
+            for (Map<String, Object> r : io.bitspark.model.run.MetricsLog.history(new io.bitspark.model.checkpoint.LocalStore(run))) {
+                long step = ((Number) r.get("step")).longValue();
+                if (step > 3) {
+                    assertEquals(now.lr(step - 1), ((Number) r.get("lr")).doubleValue(), 1e-12, run + ": logged lr at step " + step);
+                }
+            }
+            io.bitspark.model.checkpoint.Provenance p = io.bitspark.model.checkpoint.ProjectCheckpoint.readProvenance(
+                    new io.bitspark.model.checkpoint.LocalStore(run), "checkpoints/step-00000006");
+            String lineage = String.valueOf(p.config().get("run.lineage"));
+            assertTrue(lineage.contains("train.base_lr") && lineage.contains("before=0.5") && lineage.contains("after=0.125")
+                    && lineage.contains("step=3"), lineage);
+        }
+    }
+
+    /**
+     * A checkpoint write that fails (here: a file where the checkpoints folder goes, removed after a while) is retried
+     * with back-off, by the single process and by the all-reduce engine (whose workers stay in step while worker 0
+     * cannot write); when it keeps failing, the run stops naming the last good checkpoint.
+     */
+    @Test
+    void failedCheckpointWritesAreRetried(@TempDir Path tmp) throws Exception {
+        for (PretrainJob.Mode mode : PretrainJob.Mode.values()) {
+            Path run = Files.createDirectories(tmp.resolve(mode.name()));
+            Path blocker = Files.writeString(run.resolve("checkpoints"), "in the way");
+            // Removed 1.5 s after step 1 was logged: the write at step 2 fails at least once, and a retry (after 1 + 2 s) finds the way free.
+            Thread remover = new Thread(() -> {
+                try {
+                    Path log = run.resolve("metrics/attempt-0001-from-00000000.jsonl");
+                    while (!Files.exists(log) || Files.size(log) == 0) {
+                        Thread.sleep(20);
+                    }
+                    Thread.sleep(1500);
+                    Files.delete(blocker);
+                } catch (Exception ex) {
+                    throw new IllegalStateException(ex);
+                }
+            });
+            remover.start();
+            PretrainJob.Result r = new PretrainJob(mode == PretrainJob.Mode.SPARK ? spark : null, config("train.max_steps=2"),
+                    dataset.toString(), run.toString(), false, mode).run();
+            remover.join();
+            assertTrue(r.lastCheckpoint().endsWith("checkpoints/step-00000002/"), r.lastCheckpoint());
+            assertTrue(r.checkpointRetries() > 0, mode + ": the write was retried");
+            assertTrue(io.bitspark.model.checkpoint.ProjectCheckpoint.isVerified(new io.bitspark.model.checkpoint.LocalStore(run),
+                    "checkpoints/step-00000002"));
+
+            Path stuck = Files.createDirectories(tmp.resolve(mode.name() + "-stuck"));
+            Files.writeString(stuck.resolve("checkpoints"), "in the way");
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> new PretrainJob(mode == PretrainJob.Mode.SPARK ? spark : null,
+                    config("train.max_steps=2", "checkpoint.write_attempts=2"), dataset.toString(), stuck.toString(), false, mode).run());
+            assertTrue(e.getMessage().contains("step-00000002 failed 2 times") && e.getMessage().contains("last good checkpoint is none"),
+                    e.getMessage());
+        }
+    }
+
     @Test
     void aDivergingRunStopsWithTheLastGoodCheckpoint(@TempDir Path tmp) {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> new PretrainJob(null,
