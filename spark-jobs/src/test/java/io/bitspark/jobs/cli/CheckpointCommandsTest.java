@@ -108,7 +108,7 @@ class CheckpointCommandsTest {
         assertTrue(info.out().contains("kind: export") && info.out().contains("made from: ")
                 && info.out().contains("ckpt") && info.out().contains("4 groups"), info.out());
         Run infoDir = ModelCommandTest.bit("info", dir.resolve("ckpt").toString());
-        assertTrue(infoDir.out().contains("(complete)") && infoDir.out().contains("sha256"), infoDir.out());
+        assertTrue(infoDir.out().contains("(complete, read back and verified when written)") && infoDir.out().contains("sha256"), infoDir.out());
     }
 
     @Test
