@@ -109,6 +109,7 @@ public final class AllReduceEngine implements TrainingEngine {
         double data = 0, compute = 0, exchange = 0, update = 0, slowest = 0, slowestSteps = 0;
         long sent = 0, recv = 0;
         List<HoldoutEvaluator.Part> parts = new ArrayList<>();
+        List<io.bitspark.jobs.pretrain.FewShotEvaluator.Part> fewshot = new ArrayList<>();
         String checkpoint = null;
         List<String> workers = new ArrayList<>();
         String note = null;
@@ -127,6 +128,9 @@ public final class AllReduceEngine implements TrainingEngine {
             recv += w.bytesReceived();
             if (w.eval() != null) {
                 parts.add(w.eval());
+            }
+            if (w.fewshot() != null) {
+                fewshot.addAll(w.fewshot());
             }
             if (w.checkpoint() != null) {
                 checkpoint = w.checkpoint();
@@ -161,7 +165,10 @@ public final class AllReduceEngine implements TrainingEngine {
         double driverSent = (double) taskBytes * n + 64.0 * n * n + (broadcastCounted ? 0 : broadcastBytes * n);
         broadcastCounted = true;
         double driverRecv = resultBytes + 64.0 * n;
-        Map<String, Double> eval = parts.isEmpty() ? Map.of() : ctx.evaluator().metrics(parts);
+        Map<String, Double> eval = new java.util.LinkedHashMap<>(parts.isEmpty() ? Map.of() : ctx.evaluator().metrics(parts));
+        if (r.fewshot() && invalid == null) {
+            eval.putAll(ctx.fewshot().metrics(fewshot));
+        }
         return new Round(from, r.to(), losses, eval, checkpoint,
                 new Timings(data / n / per, compute / n / per, exchange / n / per, update / n / per, Math.max(0, wall - slowestSteps) / per),
                 new Traffic((double) sent / n / per, (double) recv / n / per, driverSent / per, driverRecv / per), workers, note, rss,

@@ -32,8 +32,14 @@ abstract class DriverNetEngine implements TrainingEngine {
         long t0 = System.nanoTime();
         double[] t = new double[4];
         double[] losses = r.steps() > 0 ? steps(r.from(), r.to(), t) : new double[0];
-        String invalid = r.evaluate() || r.checkpoint() != null ? ParameterLayout.nonFinite(net) : null;
-        Map<String, Double> eval = r.evaluate() && invalid == null ? ctx.evaluator().evaluate(net) : Map.of();
+        String invalid = r.evaluate() || r.fewshot() || r.checkpoint() != null ? ParameterLayout.nonFinite(net) : null;
+        Map<String, Double> eval = new java.util.LinkedHashMap<>();
+        if (r.evaluate() && invalid == null) {
+            eval.putAll(ctx.evaluator().evaluate(net));
+        }
+        if (r.fewshot() && invalid == null) {
+            eval.putAll(ctx.fewshot().metrics(ctx.fewshot().part(net, 0, 1)));
+        }
         String checkpoint = null;
         String checkpointError = null;
         if (r.checkpoint() != null && invalid == null) {

@@ -30,7 +30,8 @@ import io.bitspark.model.train.UpstreamSchedule;
  */
 public record EngineContext(String runId, ResNetV2Spec spec, LossKind loss, long seed, int resolution, double weightDecay,
                             UpstreamSchedule schedule, double momentum, BatchPlan plan, java.util.List<String> trainShards,
-                            long stepsPerEpoch, ShardBatchLoader trainLoader, HoldoutEvaluator evaluator, int workers,
+                            long stepsPerEpoch, ShardBatchLoader trainLoader, HoldoutEvaluator evaluator,
+                            io.bitspark.jobs.pretrain.FewShotEvaluator fewshot, int workers,
                             int microBatches, int averagingFrequency, String output, SerializableConfiguration hadoop,
                             long exchangeTimeoutMillis, boolean bf16Gradients) implements Serializable {
 
@@ -80,7 +81,7 @@ public record EngineContext(String runId, ResNetV2Spec spec, LossKind loss, long
 
     public EngineContext withWorkers(int w) {
         return new EngineContext(runId, spec, loss, seed, resolution, weightDecay, schedule, momentum, plan, trainShards,
-                stepsPerEpoch, trainLoader, evaluator, w, microBatches, averagingFrequency, output, hadoop, exchangeTimeoutMillis,
+                stepsPerEpoch, trainLoader, evaluator, fewshot, w, microBatches, averagingFrequency, output, hadoop, exchangeTimeoutMillis,
                 bf16Gradients);
     }
 }

@@ -334,7 +334,7 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
             }
             // Before anything reads the parameters: each rank checks its slice, and all learn the first bad one.
             String invalid = null;
-            if (request.evaluate() || request.checkpoint() != null) {
+            if (request.evaluate() || request.fewshot() || request.checkpoint() != null) {
                 long[] mine = ParameterLayout.slice(rep.params.length(), rank, ctx.workers());
                 long bad = ParameterLayout.firstNonFinite(rep.params, mine[0], mine[1]);
                 String[] all = task.allGather(bad < 0 ? "" : rep.layout.describe(bad) + " = " + rep.params.getFloat(bad));
@@ -348,6 +348,10 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
             HoldoutEvaluator.Part eval = null;
             if (request.evaluate() && invalid == null) {
                 eval = ctx.evaluator().part(rep.net, rank, ctx.workers());
+            }
+            List<io.bitspark.jobs.pretrain.FewShotEvaluator.Part> fewshot = null;
+            if (request.fewshot() && invalid == null) {
+                fewshot = ctx.fewshot().part(rep.net, rank, ctx.workers());
             }
             String checkpoint = null;
             String checkpointError = null;
@@ -374,7 +378,7 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
             Runtime rt = Runtime.getRuntime();
             long[] rss = rss();
             return new WorkerResult(rank, partition, executor, host, device, start, end, losses, setup, t[0], t[1], t[2], t[3],
-                    (System.nanoTime() - wall0) / 1e9, sent, recv, eval, checkpoint, note, rt.totalMemory() - rt.freeMemory(),
+                    (System.nanoTime() - wall0) / 1e9, sent, recv, eval, fewshot, checkpoint, note, rt.totalMemory() - rt.freeMemory(),
                     rss[0], rss[1], invalid, checkpointError);
         } finally {
             rep.busy.set(false);

@@ -24,9 +24,11 @@ public interface TrainingEngine extends AutoCloseable {
 
     /**
      * What a round should do. {@code last}: the run ends after it (engines may release their state once the round's
-     * checkpoint is written). {@code steps} may be 0: only the evaluation or checkpoint.
+     * checkpoint is written). {@code fewshot}: run the few-shot evaluator too. {@code steps} may be 0: only the
+     * evaluations or the checkpoint.
      */
-    record RoundRequest(long from, int steps, boolean evaluate, CheckpointRequest checkpoint, boolean last) implements Serializable {
+    record RoundRequest(long from, int steps, boolean evaluate, boolean fewshot, CheckpointRequest checkpoint, boolean last)
+            implements Serializable {
         public long to() {
             return from + steps;
         }

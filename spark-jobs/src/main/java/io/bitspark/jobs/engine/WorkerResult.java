@@ -13,5 +13,6 @@ import io.bitspark.jobs.pretrain.HoldoutEvaluator;
  */
 record WorkerResult(int rank, int partition, String executor, String host, String device, long from, long to,
                     double[] losses, double setup, double data, double compute, double exchange, double update, double wall,
-                    long bytesSent, long bytesReceived, HoldoutEvaluator.Part eval, String checkpoint, String note,
+                    long bytesSent, long bytesReceived, HoldoutEvaluator.Part eval,
+                    java.util.List<io.bitspark.jobs.pretrain.FewShotEvaluator.Part> fewshot, String checkpoint, String note,
                     long heapUsed, long rss, long peakRss, String invalid, String checkpointError) implements Serializable {}

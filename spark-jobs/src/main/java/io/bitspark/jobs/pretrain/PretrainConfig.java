@@ -29,8 +29,9 @@ public record PretrainConfig(String preset, String modelPreset, String loss, int
                              long maxSteps, double baseLr, double momentum, double weightDecay, long warmupSteps,
                              List<Double> decayEpochs, double decayFactor, long seed, long checkpointEvery,
                              int keepCheckpoints, int writeAttempts, long lockTimeoutSeconds, long evalEvery,
-                             int evalMaxExamples, int evalBatch, long logEvery, int syncEvery,
-                             Map<String, Object> resolved) implements Serializable {
+                             int evalMaxExamples, int evalBatch, long fewshotEvery, List<Object> fewshotData,
+                             List<Integer> fewshotShots, int fewshotSeeds, int fewshotMaxExamples, double fewshotRidge,
+                             long logEvery, int syncEvery, Map<String, Object> resolved) implements Serializable {
 
     /** Settings a resumed run cannot change: they define the model and what it learns from. */
     public static final List<String> FIXED = List.of("model.preset", "data.loss", "data.resolution", "data.crop_min_area",
@@ -195,6 +196,23 @@ public record PretrainConfig(String preset, String modelPreset, String loss, int
         require(evalMax >= 0, "bit.eval.max_examples", evalMax, ">= 0");
         int evalBatch = b.getInt("eval.batch");
         require(evalBatch >= 1, "bit.eval.batch", evalBatch, ">= 1");
+        long fsEvery = b.getLong("eval.fewshot.every_steps");
+        require(fsEvery >= 0, "bit.eval.fewshot.every_steps", fsEvery, ">= 0");
+        List<Object> fsData = new ArrayList<>(b.getList("eval.fewshot.data").unwrapped());
+        require(fsEvery == 0 || !fsData.isEmpty(), "bit.eval.fewshot.data", fsData, "at least one data set when "
+                + "bit.eval.fewshot.every_steps > 0");
+        for (Object o : fsData) {
+            require(o instanceof String || o instanceof Map<?, ?> m && m.get("train") instanceof String, "bit.eval.fewshot.data", o,
+                    "\"URI\" or {name = ..., train = \"URI\", test = \"URI\"}");
+        }
+        List<Integer> fsShots = b.getIntList("eval.fewshot.shots");
+        require(!fsShots.isEmpty() && fsShots.stream().allMatch(k -> k >= 1), "bit.eval.fewshot.shots", fsShots, "shot counts >= 1");
+        int fsSeeds = b.getInt("eval.fewshot.seeds");
+        require(fsSeeds >= 1, "bit.eval.fewshot.seeds", fsSeeds, ">= 1");
+        int fsMax = b.getInt("eval.fewshot.max_examples");
+        require(fsMax >= 0, "bit.eval.fewshot.max_examples", fsMax, ">= 0");
+        double fsRidge = b.getDouble("eval.fewshot.ridge");
+        require(fsRidge > 0, "bit.eval.fewshot.ridge", fsRidge, "> 0");
         long logEvery = b.getLong("log.every_steps");
         require(logEvery >= 1, "bit.log.every_steps", logEvery, ">= 1");
         int syncEvery = b.getInt("log.sync_every");
@@ -205,7 +223,8 @@ public record PretrainConfig(String preset, String modelPreset, String loss, int
         }
         return new PretrainConfig(preset, modelPreset, loss, resolution, cropMinArea, b.getBoolean("data.flip"), globalBatch,
                 workers, engine, micro, freq, timeout, dtype, epochs, maxSteps, baseLr, momentum, wd, warmup, List.copyOf(decays), factor,
-                b.getLong("train.seed"), ckEvery, keep, attempts, lockTimeout, evalEvery, evalMax, evalBatch, logEvery, syncEvery,
+                b.getLong("train.seed"), ckEvery, keep, attempts, lockTimeout, evalEvery, evalMax, evalBatch, fsEvery, fsData, List.copyOf(fsShots), fsSeeds,
+                fsMax, fsRidge, logEvery, syncEvery,
                 new LinkedHashMap<>(flat));
     }
 

@@ -244,8 +244,15 @@ public final class PretrainJob {
             HoldoutEvaluator evaluator = new HoldoutEvaluator(holdoutShards, manifest, evalLoader, loss, cfg.evalMaxExamples(), cfg.evalBatch());
             String runId = manifestHash.substring(0, 12) + "-" + Long.toHexString(System.nanoTime()) + "-"
                     + Integer.toHexString(output.hashCode());
+            FewShotEvaluator fewshot = cfg.fewshotEvery() == 0 ? null : FewShotEvaluator.open(cfg.fewshotData(), hadoop, cfg.resolution(),
+                    cfg.fewshotShots().stream().mapToInt(Integer::intValue).toArray(), cfg.fewshotSeeds(), cfg.seed(),
+                    cfg.fewshotMaxExamples(), cfg.evalBatch(), cfg.fewshotRidge());
+            if (fewshot != null) {
+                LOG.info("few-shot evaluation every {} steps on {} ({} images per evaluation), shots {}, {} draws each",
+                        cfg.fewshotEvery(), fewshot.taskNames(), fewshot.images(), cfg.fewshotShots(), cfg.fewshotSeeds());
+            }
             EngineContext ctx = new EngineContext(runId, spec, loss, cfg.seed(), cfg.resolution(), cfg.weightDecay(), schedule,
-                    cfg.momentum(), plan, trainShards, stepsPerEpoch, trainLoader, evaluator, workers, micro, freq, output,
+                    cfg.momentum(), plan, trainShards, stepsPerEpoch, trainLoader, evaluator, fewshot, workers, micro, freq, output,
                     EngineContext.conf(hadoop), cfg.exchangeTimeoutSeconds() * 1000, cfg.exchangeDtype().equals("bfloat16"));
             long first = step;
             try (MetricsLog metrics = retry("opening the metrics log", null, () -> run.metrics(first, cfg.syncEvery()));
@@ -361,24 +368,40 @@ public final class PretrainJob {
         int lossCount = 0;
         int freq = ctx.averagingFrequency();
         int retries = 0;
+        long fewshotEvery = cfg.fewshotEvery() > 0 ? cfg.fewshotEvery() : Long.MAX_VALUE / 2;
+        if (cfg.fewshotEvery() > 0 && step == 0) {
+            // The baseline: what the freshly initialised network's features give.
+            TrainingEngine.Round round = engine.run(new TrainingEngine.RoundRequest(0, 0, false, true, null, false));
+            Map<String, Object> rec = new LinkedHashMap<>();
+            rec.put("step", 0L);
+            rec.put("epoch", 0.0);
+            rec.putAll(round.eval());
+            rec.put("wall_time", (System.nanoTime() - t0) / 1e9);
+            retry("writing metrics to " + metrics.path(), lastCheckpoint, () -> {
+                metrics.add(rec);
+                return null;
+            });
+            LOG.info("few-shot at step 0 (initialisation): {}", round.eval());
+        }
         while (step < totalSteps) {
             lock.check();
             // A round ends at the next step that logs, evaluates or checkpoints (whole averaging periods).
-            long end = Math.min(totalSteps, Math.min(next(step, cfg.logEvery()), Math.min(next(step, cfg.evalEvery()),
-                    next(step, cfg.checkpointEvery()))));
+            long end = Math.min(totalSteps, Math.min(Math.min(next(step, cfg.logEvery()), next(step, fewshotEvery)),
+                    Math.min(next(step, cfg.evalEvery()), next(step, cfg.checkpointEvery()))));
             if (freq > 1) {
                 end = Math.min(totalSteps, step + ((end - step + freq - 1) / freq) * freq);
             }
             int k = (int) (end - step);
             boolean last = end >= totalSteps;
             boolean evaluate = crossed(end, k, cfg.evalEvery()) || last;
+            boolean fewshot = cfg.fewshotEvery() > 0 && (crossed(end, k, fewshotEvery) || last);
             TrainingEngine.CheckpointRequest ck = null;
             if (crossed(end, k, cfg.checkpointEvery()) || last) {
                 Provenance p = Provenance.create("pretrain", spec, resolved, cfg.seed(), end, end / stepsPerEpoch,
                         manifestHash, manifest.classNames(), lastCheckpoint);
                 ck = new TrainingEngine.CheckpointRequest(RunDirectory.checkpointDir(end), p.toJson());
             }
-            TrainingEngine.Round round = engine.run(new TrainingEngine.RoundRequest(step, k, evaluate, ck, last));
+            TrainingEngine.Round round = engine.run(new TrainingEngine.RoundRequest(step, k, evaluate, fewshot, ck, last));
             // The first round sets the workers up (from the seed or the resumed checkpoint); a later one that had to
             // restore means state was lost (an executor, a failed round) and was rebuilt from the newest checkpoint.
             if (round.from() != step || (step != startStep && round.note() != null)) {
@@ -412,7 +435,7 @@ public final class PretrainJob {
                         cfg.writeAttempts(), error, wait / 1000);
                 sleep(wait);
                 retries++;
-                TrainingEngine.Round again = engine.run(new TrainingEngine.RoundRequest(end, 0, false, ck, last));
+                TrainingEngine.Round again = engine.run(new TrainingEngine.RoundRequest(end, 0, false, false, ck, last));
                 written = again.checkpoint();
                 error = again.checkpointError();
             }

@@ -70,6 +70,7 @@ public final class RunReport {
                     plot(run, html, byStep, k, "Holdout " + k.substring(8), k + ".png");
                 }
             }
+            fewShotOverSteps(run, html, byStep);
         } else {
             html.append("<p>No metrics found under metrics/.</p>");
         }
@@ -102,6 +103,29 @@ public final class RunReport {
                 PlotOrientation.VERTICAL, false, false, false);
         png(run, chart, file);
         html.append("<img src=\"").append(file).append("\" alt=\"").append(escape(title)).append("\">");
+    }
+
+    /** The upstream few-shot evaluator's probes ({@code fewshot_<k>shot}, mean over tasks) against the step, one line per k. */
+    private static void fewShotOverSteps(ArtifactStore run, StringBuilder html, TreeMap<Long, Map<String, Object>> byStep)
+            throws IOException {
+        java.util.regex.Pattern key = java.util.regex.Pattern.compile("^fewshot_(\\d+)shot$");
+        TreeMap<Integer, XYSeries> series = new TreeMap<>();
+        byStep.forEach((step, r) -> r.forEach((k, v) -> {
+            java.util.regex.Matcher m = key.matcher(k);
+            if (m.matches() && v instanceof Number n) {
+                int shots = Integer.parseInt(m.group(1));
+                series.computeIfAbsent(shots, x -> new XYSeries(shots + "-shot")).add(step.doubleValue(), n.doubleValue());
+            }
+        }));
+        if (series.isEmpty()) {
+            return;
+        }
+        XYSeriesCollection c = new XYSeriesCollection();
+        series.values().forEach(c::addSeries);
+        JFreeChart chart = ChartFactory.createXYLineChart("Few-shot linear probe on frozen features (mean over tasks)", "global step",
+                "top-1", c, PlotOrientation.VERTICAL, true, false, false);
+        png(run, chart, "fewshot_steps.png");
+        html.append("<img src=\"fewshot_steps.png\" alt=\"few-shot accuracy over the run\">");
     }
 
     private static void fewShot(ArtifactStore run, StringBuilder html, List<Map<String, Object>> rows) throws IOException {

@@ -42,16 +42,28 @@ class FashionMnistPretrainTest {
         Run info = ModelCommandTest.bit("info", tmp.resolve("ds").toString());
         assertTrue(info.out().contains("inputs 1,800 = written 1,800 + rejected 0"), info.out());
 
+        // The 4 classes pre-training never sees: few-shot data for the upstream evaluator and for `fewshot`.
+        assertEquals(0, ModelCommandTest.bit("fashion-mnist", "--output", tmp.resolve("fm4").toString(), "--split", "train,test",
+                "--classes", "6-9", "--per-class", "60").code());
+        assertEquals(0, ModelCommandTest.bit("prepare", "--input", tmp.resolve("fm4/train").toString(), "--format", "imagefolder",
+                "--output", tmp.resolve("ds4").toString(), "--holdout", "0").code());
+        assertEquals(0, ModelCommandTest.bit("prepare", "--input", tmp.resolve("fm4/test").toString(), "--format", "imagefolder",
+                "--output", tmp.resolve("test4").toString(), "--holdout", "0").code());
+
         Run pre = ModelCommandTest.bit("pretrain", "--preset", "local", "--data", tmp.resolve("ds").toString(),
-                "--output", tmp.resolve("run").toString(), "--set", "train.epochs=3", "--set", "eval.every_steps=40");
+                "--output", tmp.resolve("run").toString(), "--set", "train.epochs=3", "--set", "eval.every_steps=40",
+                "--set", "eval.fewshot.every_steps=15", "--set", "eval.fewshot.shots=[1,5,10]", "--set",
+                "eval.fewshot.data=[{name=fm4, train=\"" + tmp.resolve("ds4") + "\", test=\"" + tmp.resolve("test4") + "\"}]");
         assertEquals(0, pre.code(), pre.err());
-        Path metrics;
-        try (var s = Files.list(tmp.resolve("run/metrics"))) {
-            metrics = s.findFirst().orElseThrow();
-        }
-        List<String> lines = Files.readAllLines(metrics);
-        @SuppressWarnings("unchecked")
-        Map<String, Object> last = new ObjectMapper().readValue(lines.get(lines.size() - 1), Map.class);
+        List<Map<String, Object>> history = io.bitspark.model.run.MetricsLog.history(new io.bitspark.model.checkpoint.LocalStore(tmp.resolve("run")));
+        Map<String, Object> last = history.get(history.size() - 1);
+        // The upstream few-shot evaluator: at step 0 (initialisation), every 15 steps and at the end, rising over the run.
+        List<Map<String, Object>> fewshot = history.stream().filter(r -> r.containsKey("fewshot_fm4_10shot")).toList();
+        assertEquals(List.of(0L, 15L, 30L, 45L, 60L, 72L), fewshot.stream().map(r -> ((Number) r.get("step")).longValue()).toList());
+        double first = (num(fewshot.get(0), "fewshot_5shot") + num(fewshot.get(0), "fewshot_10shot")) / 2;
+        double end = (num(last, "fewshot_5shot") + num(last, "fewshot_10shot")) / 2;
+        assertTrue(end > first + 0.1, "few-shot probe accuracy (5 and 10 shots) from " + first + " at initialisation to " + end
+                + " at the end: " + fewshot);
         double top1 = ((Number) last.get("holdout_top1")).doubleValue();
         assertTrue(top1 > 0.5, "holdout top-1 " + top1 + " (chance 0.167): " + last);
         assertTrue(((Number) last.get("loss")).doubleValue() < 1.5, last.toString());
@@ -74,12 +86,6 @@ class FashionMnistPretrainTest {
         assertTrue(npzInfo.out().contains("architecture: tiny") && npzInfo.out().contains("kind: export"), npzInfo.out());
 
         // Few-shot transfer to the 4 classes pre-training never saw, evaluated on the test split.
-        assertEquals(0, ModelCommandTest.bit("fashion-mnist", "--output", tmp.resolve("fm4").toString(), "--split", "train,test",
-                "--classes", "6-9", "--per-class", "60").code());
-        assertEquals(0, ModelCommandTest.bit("prepare", "--input", tmp.resolve("fm4/train").toString(), "--format", "imagefolder",
-                "--output", tmp.resolve("ds4").toString(), "--holdout", "0").code());
-        assertEquals(0, ModelCommandTest.bit("prepare", "--input", tmp.resolve("fm4/test").toString(), "--format", "imagefolder",
-                "--output", tmp.resolve("test4").toString(), "--holdout", "0").code());
         Run fs = ModelCommandTest.bit("fewshot", "--checkpoint", tmp.resolve("model.npz").toString(), "--data",
                 tmp.resolve("ds4").toString(), "--eval-data", tmp.resolve("test4").toString(), "--eval-max", "200",
                 "--shots", "1,5,10", "--seeds", "3", "--compare-random", "--steps", "30", "--batch", "32",
@@ -92,7 +98,7 @@ class FashionMnistPretrainTest {
         Run report = ModelCommandTest.bit("report", tmp.resolve("run").toString());
         assertEquals(0, report.code(), report.err());
         String html = Files.readString(tmp.resolve("run/report/index.html"));
-        for (String png : new String[] {"loss.png", "lr.png", "throughput.png", "holdout_top1.png", "fewshot.png"}) {
+        for (String png : new String[] {"loss.png", "lr.png", "throughput.png", "holdout_top1.png", "fewshot_steps.png", "fewshot.png"}) {
             assertTrue(html.contains("src=\"" + png + "\""), png + " missing from the page");
             java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(tmp.resolve("run/report/" + png).toFile());
             assertTrue(img != null && img.getWidth() == 800, png);
@@ -104,6 +110,10 @@ class FashionMnistPretrainTest {
                 assertTrue(pretrained > rnd, metric + " at " + k + " shots: pre-trained " + pretrained + " vs random " + rnd + "\n" + fs.out());
             }
         }
+    }
+
+    static double num(Map<String, Object> r, String key) {
+        return ((Number) r.get(key)).doubleValue();
     }
 
     /** An official-layout .npz (no provenance beside it) fine-tunes with the HyperRule, no conversion step. */
