@@ -116,7 +116,7 @@ public final class ResNetV2Builder {
                 .activation(options.loss().activation())
                 .nOut(spec.numClasses())
                 .weightInit(WeightInit.ZERO)
-                .biasInit(0.0)
+                .biasInit(options.headBiasInit())
                 .build(), PRE_LOGITS);
         g.setOutputs(HEAD);
         return g.build();

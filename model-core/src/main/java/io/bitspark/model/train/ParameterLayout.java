@@ -134,4 +134,49 @@ public final class ParameterLayout implements Serializable {
         long bad = firstNonFinite(v, 0, v.length());
         return bad < 0 ? null : of(net).describe(bad) + " = " + v.getFloat(bad);
     }
+
+    /**
+     * Sum of squares over {@code [from, to)} of the loss gradient averaged over the batch: {@code gradSum / batch}
+     * where the parameter averages over the batch (DL4J's {@code updaterDivideByMinibatch}), {@code gradSum} elsewhere;
+     * weight decay is not included. The square root of the sum over all slices is the global gradient norm.
+     */
+    public double gradientSquares(INDArray gradSum, long from, long to, int batch) {
+        double sum = 0;
+        for (Segment s : segments) {
+            long lo = Math.max(from, s.offset());
+            long hi = Math.min(to, s.offset() + s.length());
+            if (lo < hi) {
+                double d = s.divideByBatch() ? batch : 1;
+                sum += squares(gradSum, lo, hi) / (d * d);
+            }
+        }
+        return sum;
+    }
+
+    /** Sum of squares of the elements {@code [from, to)} of a contiguous float vector, in double, multithreaded. */
+    public static double squares(INDArray flat, long from, long to) {
+        if (to <= from) {
+            return 0;
+        }
+        sun.misc.Unsafe u = FusedKernels.unsafe();
+        long base = FusedKernels.address(flat);
+        int chunk = 1 << 16;
+        int chunks = (int) ((to - from + chunk - 1) / chunk);
+        double[] part = new double[chunks];
+        FusedKernels.parallel(chunks, c -> {
+            long a = from + (long) c * chunk;
+            long b = Math.min(to, a + chunk);
+            double acc = 0;
+            for (long i = a; i < b; i++) {
+                double v = u.getFloat(base + 4 * i);
+                acc += v * v;
+            }
+            part[c] = acc;
+        });
+        double sum = 0;
+        for (double p : part) {
+            sum += p;
+        }
+        return sum;
+    }
 }

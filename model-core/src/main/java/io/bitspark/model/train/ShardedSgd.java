@@ -28,6 +28,15 @@ public final class ShardedSgd {
      */
     public static void step(INDArray params, INDArray gradSum, INDArray velocity, long velocityOffset, long from, long to,
                             ParameterLayout layout, int batch, double lr, double mu) {
+        step(params, gradSum, velocity, velocityOffset, from, to, layout, batch, 1.0, lr, mu);
+    }
+
+    /**
+     * The same step with the averaged gradient multiplied by {@code gradScale} before weight decay is added (global
+     * gradient-norm clipping: {@code min(1, clip / norm)}).
+     */
+    public static void step(INDArray params, INDArray gradSum, INDArray velocity, long velocityOffset, long from, long to,
+                            ParameterLayout layout, int batch, double gradScale, double lr, double mu) {
         if (params.dataType() != DataType.FLOAT || gradSum.dataType() != DataType.FLOAT || velocity.dataType() != DataType.FLOAT) {
             throw new IllegalArgumentException("the sharded optimizer runs on float32 vectors");
         }
@@ -40,6 +49,8 @@ public final class ShardedSgd {
         float fmu = (float) mu;
         float flr = (float) lr;
         float fbatch = batch;
+        float fscale = (float) gradScale;
+        boolean scaled = gradScale != 1.0;
         for (ParameterLayout.Segment s : layout.segments()) {
             long lo = Math.max(from, s.offset());
             long hi = Math.min(to, s.offset() + s.length());
@@ -61,6 +72,9 @@ public final class ShardedSgd {
                     float gi = UNSAFE.getFloat(g + 4 * i);
                     if (divide) {
                         gi = gi / fbatch;
+                    }
+                    if (scaled) {
+                        gi = gi * fscale;
                     }
                     if (l2 != 0f) {
                         gi = gi + l2 * wv;

@@ -11,6 +11,9 @@ import org.nd4j.linalg.schedule.ISchedule;
  * {@code get_lr}), then {@code peak * factor^k} where k counts the boundaries {@code <= step}. The peak is
  * {@code base * global_batch / 256} (the linear scaling rule), computed by the caller. DL4J calls it with
  * the network's iteration count, which training keeps equal to the global step on every worker.
+ *
+ * <p>{@link #cosine}: big_vision's alternative after the same warmup, {@code peak * (1 + cos(pi * p)) / 2} with
+ * {@code p = (step - warmup) / (total - warmup)}, reaching 0 at {@code total}.
  */
 public final class UpstreamSchedule implements ISchedule {
 
@@ -18,6 +21,8 @@ public final class UpstreamSchedule implements ISchedule {
     private long warmupSteps;
     private long[] boundaries;
     private double factor;
+    /** Total steps of a cosine decay; 0: step decays at the boundaries. */
+    private long cosineSteps;
 
     /** For JSON deserialization. */
     public UpstreamSchedule() {}
@@ -38,10 +43,24 @@ public final class UpstreamSchedule implements ISchedule {
         this.factor = factor;
     }
 
+    /** Linear warmup to {@code peak}, then a cosine decay to 0 at step {@code totalSteps}. */
+    public static UpstreamSchedule cosine(double peak, long warmupSteps, long totalSteps) {
+        if (totalSteps <= warmupSteps) {
+            throw new IllegalArgumentException("a cosine decay needs more steps (" + totalSteps + ") than warmup (" + warmupSteps + ")");
+        }
+        UpstreamSchedule s = new UpstreamSchedule(peak, warmupSteps, new long[0], 1.0);
+        s.cosineSteps = totalSteps;
+        return s;
+    }
+
     /** Learning rate at a global step. */
     public double lr(long step) {
         if (step < warmupSteps) {
             return peak * step / warmupSteps;
+        }
+        if (cosineSteps > 0) {
+            double p = Math.min(1.0, (step - warmupSteps) / (double) (cosineSteps - warmupSteps));
+            return peak * 0.5 * (1 + Math.cos(Math.PI * p));
         }
         double lr = peak;
         for (long b : boundaries) {
@@ -59,7 +78,17 @@ public final class UpstreamSchedule implements ISchedule {
 
     @Override
     public ISchedule clone() {
-        return new UpstreamSchedule(peak, warmupSteps, boundaries, factor);
+        UpstreamSchedule c = new UpstreamSchedule(peak, warmupSteps, boundaries, factor);
+        c.cosineSteps = cosineSteps;
+        return c;
+    }
+
+    public long getCosineSteps() {
+        return cosineSteps;
+    }
+
+    public void setCosineSteps(long cosineSteps) {
+        this.cosineSteps = cosineSteps;
     }
 
     public double getPeak() {
@@ -97,17 +126,18 @@ public final class UpstreamSchedule implements ISchedule {
     @Override
     public boolean equals(Object o) {
         return o instanceof UpstreamSchedule s && s.peak == peak && s.warmupSteps == warmupSteps
-                && Arrays.equals(s.boundaries, boundaries) && s.factor == factor;
+                && Arrays.equals(s.boundaries, boundaries) && s.factor == factor && s.cosineSteps == cosineSteps;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(peak, warmupSteps, Arrays.hashCode(boundaries), factor);
+        return Objects.hash(peak, warmupSteps, Arrays.hashCode(boundaries), factor, cosineSteps);
     }
 
     @Override
     public String toString() {
-        return "UpstreamSchedule(peak=" + peak + ", warmup=" + warmupSteps + ", boundaries=" + Arrays.toString(boundaries)
+        return cosineSteps > 0 ? "UpstreamSchedule(peak=" + peak + ", warmup=" + warmupSteps + ", cosine to step " + cosineSteps + ")"
+                : "UpstreamSchedule(peak=" + peak + ", warmup=" + warmupSteps + ", boundaries=" + Arrays.toString(boundaries)
                 + ", factor=" + factor + ")";
     }
 }

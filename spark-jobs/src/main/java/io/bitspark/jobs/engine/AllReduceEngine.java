@@ -106,6 +106,8 @@ public final class AllReduceEngine implements TrainingEngine {
         double[] losses = new double[k];
         String invalid = null;
         String checkpointError = null;
+        double[] gradNorms = results.get(0).gradSquares() == null ? null : new double[k];
+        double[] paramNorms = gradNorms == null ? null : new double[k];
         double data = 0, compute = 0, exchange = 0, update = 0, slowest = 0, slowestSteps = 0;
         long sent = 0, recv = 0;
         List<HoldoutEvaluator.Part> parts = new ArrayList<>();
@@ -118,6 +120,10 @@ public final class AllReduceEngine implements TrainingEngine {
             rss = Math.max(rss, w.rss());
             for (int i = 0; i < k; i++) {
                 losses[i] += w.losses()[i] / results.size();
+                if (gradNorms != null) {
+                    gradNorms[i] += w.gradSquares()[i];
+                    paramNorms[i] += w.paramSquares()[i];
+                }
             }
             data += w.data();
             compute += w.compute();
@@ -159,6 +165,10 @@ public final class AllReduceEngine implements TrainingEngine {
         placement = where;
         int n = results.size();
         int per = Math.max(1, k);
+        for (int i = 0; gradNorms != null && i < k; i++) {
+            gradNorms[i] = Math.sqrt(gradNorms[i]);
+            paramNorms[i] = Math.sqrt(paramNorms[i]);
+        }
         long resultBytes = serializedSize(new ArrayList<>(results));
         // Driver traffic: the task description to every worker, its result back, the rank handshake through the
         // barrier (a few dozen bytes per worker, relayed to all), and the run's broadcast once.
@@ -172,7 +182,7 @@ public final class AllReduceEngine implements TrainingEngine {
         return new Round(from, r.to(), losses, eval, checkpoint,
                 new Timings(data / n / per, compute / n / per, exchange / n / per, update / n / per, Math.max(0, wall - slowestSteps) / per),
                 new Traffic((double) sent / n / per, (double) recv / n / per, driverSent / per, driverRecv / per), workers, note, rss,
-                invalid, checkpointError);
+                invalid, checkpointError, gradNorms, paramNorms);
     }
 
     static long serializedSize(Object o) {

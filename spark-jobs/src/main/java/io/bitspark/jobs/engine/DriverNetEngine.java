@@ -18,6 +18,9 @@ abstract class DriverNetEngine implements TrainingEngine {
 
     protected final EngineContext ctx;
     protected ComputationGraph net;
+    /** Per step of the last {@link #steps} call: global gradient and parameter L2 norms, or null when not measured. */
+    protected double[] gradNorms;
+    protected double[] paramNorms;
 
     DriverNetEngine(EngineContext ctx, ComputationGraph net) {
         this.ctx = ctx;
@@ -31,6 +34,8 @@ abstract class DriverNetEngine implements TrainingEngine {
     public Round run(RoundRequest r) throws IOException {
         long t0 = System.nanoTime();
         double[] t = new double[4];
+        gradNorms = null;
+        paramNorms = null;
         double[] losses = r.steps() > 0 ? steps(r.from(), r.to(), t) : new double[0];
         String invalid = r.evaluate() || r.fewshot() || r.checkpoint() != null ? ParameterLayout.nonFinite(net) : null;
         Map<String, Double> eval = new java.util.LinkedHashMap<>();
@@ -54,7 +59,7 @@ abstract class DriverNetEngine implements TrainingEngine {
         double busy = t[0] + t[1] + t[2] + t[3];
         return new Round(r.from(), r.to(), losses, eval, checkpoint,
                 new Timings(t[0] / k, t[1] / k, t[2] / k, t[3] / k, Math.max(0, wall - busy) / k), Traffic.NONE,
-                List.of("driver"), null, -1, invalid, checkpointError);
+                List.of("driver"), null, -1, invalid, checkpointError, gradNorms, paramNorms);
     }
 
     static String write(ArtifactStore store, CheckpointRequest c, ComputationGraph net) throws IOException {

@@ -28,8 +28,8 @@ import io.bitspark.model.train.UpstreamSchedule;
  * gradients on the wire) and the run directory. Sent to the
  * executors once per run (a Spark broadcast), not per round.
  */
-public record EngineContext(String runId, ResNetV2Spec spec, LossKind loss, long seed, int resolution, double weightDecay,
-                            UpstreamSchedule schedule, double momentum, BatchPlan plan, java.util.List<String> trainShards,
+public record EngineContext(String runId, ResNetV2Spec spec, LossKind loss, double headBiasInit, long seed, int resolution,
+                            double weightDecay, UpstreamSchedule schedule, double momentum, double gradClipNorm, BatchPlan plan, java.util.List<String> trainShards,
                             long stepsPerEpoch, ShardBatchLoader trainLoader, HoldoutEvaluator evaluator,
                             io.bitspark.jobs.pretrain.FewShotEvaluator fewshot, int workers,
                             int microBatches, int averagingFrequency, String output, SerializableConfiguration hadoop,
@@ -54,6 +54,7 @@ public record EngineContext(String runId, ResNetV2Spec spec, LossKind loss, long
                 .withSeed(seed)
                 .withUpdater(new SgdMomentum(schedule, momentum))
                 .withWeightDecay(weightDecay)
+                .withHeadBiasInit(headBiasInit)
                 .withInputSize(resolution, resolution));
     }
 
@@ -80,7 +81,8 @@ public record EngineContext(String runId, ResNetV2Spec spec, LossKind loss, long
     }
 
     public EngineContext withWorkers(int w) {
-        return new EngineContext(runId, spec, loss, seed, resolution, weightDecay, schedule, momentum, plan, trainShards,
+        return new EngineContext(runId, spec, loss, headBiasInit, seed, resolution, weightDecay, schedule, momentum, gradClipNorm,
+                plan, trainShards,
                 stepsPerEpoch, trainLoader, evaluator, fewshot, w, microBatches, averagingFrequency, output, hadoop, exchangeTimeoutMillis,
                 bf16Gradients);
     }

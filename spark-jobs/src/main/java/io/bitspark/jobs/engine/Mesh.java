@@ -457,6 +457,12 @@ final class Mesh implements AutoCloseable {
     }
 
     /** Every rank ends with the mean over ranks of {@code v} (reduce-scatter, scale, all-gather). */
+    /** Element-wise sum over all ranks, left on every rank (reduce-scatter, then all-gather). */
+    void allReduceSum(INDArray v) throws IOException {
+        reduceScatter(v);
+        allGather(v);
+    }
+
     void allReduceMean(INDArray v) throws IOException {
         reduceScatter(v);
         long[] own = ParameterLayout.slice(v.length(), rank, size);

@@ -255,6 +255,9 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
             long start = rep.step;
             long end = request.to();
             double[] losses = new double[(int) (end - start)];
+            boolean exact = ctx.averagingFrequency() == 1;
+            double[] gradSquares = exact ? new double[losses.length] : null;
+            double[] paramSquares = exact ? new double[losses.length] : null;
             double[] t = new double[4];
             long sent0 = mesh.bytesSent();
             long recv0 = mesh.bytesReceived();
@@ -308,12 +311,27 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
                     if (ctx.averagingFrequency() == 1) {
                         mesh.reduceScatter(rep.gradient(), ctx.bf16Gradients());
                         u = System.nanoTime();
+                        double g2 = rep.layout.gradientSquares(rep.gradient(), rep.from, rep.to, ctx.globalBatch());
+                        double scale = 1.0;
+                        long exchanged = 0;
+                        if (ctx.gradClipNorm() > 0) {
+                            // The global norm: every rank's partial sum, summed over the mesh (a few bytes).
+                            long e0 = System.nanoTime();
+                            org.nd4j.linalg.api.ndarray.INDArray total = Nd4j.valueArrayOf(new long[] {ctx.workers()}, (float) g2);
+                            mesh.allReduceSum(total);
+                            double norm = Math.sqrt(total.getDouble(0));
+                            total.close();
+                            scale = norm > ctx.gradClipNorm() ? ctx.gradClipNorm() / norm : 1.0;
+                            exchanged = System.nanoTime() - e0;
+                        }
                         ShardedSgd.step(rep.params, rep.gradient(), rep.velocity, rep.velocityOffset, rep.from, rep.to, rep.layout,
-                                ctx.globalBatch(), lr, ctx.momentum());
+                                ctx.globalBatch(), scale, lr, ctx.momentum());
+                        gradSquares[(int) (s - start)] = g2;
+                        paramSquares[(int) (s - start)] = ParameterLayout.squares(rep.params, rep.from, rep.to);
                         long w = System.nanoTime();
                         mesh.allGather(rep.params);
-                        t[3] += (w - u) / 1e9;
-                        t[2] += (System.nanoTime() - w + u - c) / 1e9;
+                        t[3] += (w - u - exchanged) / 1e9;
+                        t[2] += (System.nanoTime() - w + u - c + exchanged) / 1e9;
                     } else {
                         ShardedSgd.step(rep.params, rep.gradient(), rep.velocity, 0, 0, rep.params.length(), rep.layout,
                                 ctx.globalBatch() / ctx.workers(), lr, ctx.momentum());
@@ -379,7 +397,7 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
             long[] rss = rss();
             return new WorkerResult(rank, partition, executor, host, device, start, end, losses, setup, t[0], t[1], t[2], t[3],
                     (System.nanoTime() - wall0) / 1e9, sent, recv, eval, fewshot, checkpoint, note, rt.totalMemory() - rt.freeMemory(),
-                    rss[0], rss[1], invalid, checkpointError);
+                    rss[0], rss[1], invalid, checkpointError, gradSquares, paramSquares);
         } finally {
             rep.busy.set(false);
         }

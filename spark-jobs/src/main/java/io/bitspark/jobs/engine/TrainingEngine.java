@@ -54,11 +54,13 @@ public interface TrainingEngine extends AutoCloseable {
      * recompute from a checkpoint after losing state. {@code losses[i]} is the loss of step {@code from + i}.
      * {@code invalid}: the first parameter found NaN or infinite after the steps (then no evaluation ran and no
      * checkpoint was written), else null. {@code checkpointError}: why the requested checkpoint could not be written
-     * (the state is intact; a round of 0 steps with the same request retries it), else null.
+     * (the state is intact; a round of 0 steps with the same request retries it), else null. {@code gradNorms} and
+     * {@code paramNorms}: per step, the global L2 norm of the loss gradient averaged over the global batch (before
+     * weight decay and clipping) and of the parameters after the update; null where the engine does not measure them.
      */
     record Round(long from, long to, double[] losses, Map<String, Double> eval, String checkpoint, Timings timings,
                  Traffic traffic, List<String> workers, String note, long maxExecutorRss, String invalid,
-                 String checkpointError) {}
+                 String checkpointError, double[] gradNorms, double[] paramNorms) {}
 
     Round run(RoundRequest request) throws IOException;
 

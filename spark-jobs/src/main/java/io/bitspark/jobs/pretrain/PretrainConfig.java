@@ -23,11 +23,12 @@ import io.bitspark.model.arch.ResNetV2Presets;
  * which includes every default from defaults.conf) with {@code --set key=value} overrides. Validation names
  * the offending key; unknown keys are errors (a typo must not silently fall back to a default).
  */
-public record PretrainConfig(String preset, String modelPreset, String loss, int resolution, double cropMinArea,
+public record PretrainConfig(String preset, String modelPreset, String headBiasInit, String loss, int resolution, double cropMinArea,
                              boolean flip, int globalBatch, int workers, String engine, int microBatches,
                              int averagingFrequency, long exchangeTimeoutSeconds, String exchangeDtype, double epochs,
                              long maxSteps, double baseLr, double momentum, double weightDecay, long warmupSteps,
-                             List<Double> decayEpochs, double decayFactor, long seed, long checkpointEvery,
+                             String decay, List<Double> decayEpochs, double decayFactor, double gradClipNorm, long seed,
+                             long checkpointEvery,
                              int keepCheckpoints, int writeAttempts, long lockTimeoutSeconds, long evalEvery,
                              int evalMaxExamples, int evalBatch, long fewshotEvery, List<Object> fewshotData,
                              List<Integer> fewshotShots, int fewshotSeeds, int fewshotMaxExamples, double fewshotRidge,
@@ -38,8 +39,8 @@ public record PretrainConfig(String preset, String modelPreset, String loss, int
             "data.flip", "train.momentum", "train.weight_decay");
 
     /** Settings of the optimisation schedule: a resume may change them only with --allow-config-change. */
-    public static final List<String> SCHEDULE = List.of("train.base_lr", "train.warmup_steps", "train.decay_epochs",
-            "train.decay_factor", "train.epochs", "train.global_batch", "train.seed");
+    public static final List<String> SCHEDULE = List.of("train.base_lr", "train.warmup_steps", "train.decay", "train.decay_epochs",
+            "train.decay_factor", "train.grad_clip_norm", "train.epochs", "train.global_batch", "train.seed");
 
     /** One setting that differs between a checkpoint's run and this configuration. */
     public record Change(String key, Object before, Object now) {
@@ -138,6 +139,8 @@ public record PretrainConfig(String preset, String modelPreset, String loss, int
     private static PretrainConfig from(String preset, Config b) {
         String modelPreset = b.getString("model.preset");
         ResNetV2Presets.get(modelPreset); // fails naming the known presets
+        String headBias = String.valueOf(b.getAnyRef("model.head_bias_init")).strip();
+        require(headBias.equals("auto") || isNumber(headBias), "bit.model.head_bias_init", headBias, "auto or a number");
         String loss = b.getString("data.loss").toLowerCase(Locale.ROOT);
         require(List.of("auto", "softmax", "sigmoid").contains(loss), "bit.data.loss", loss, "auto, softmax or sigmoid");
         int resolution = b.getInt("data.resolution");
@@ -180,6 +183,12 @@ public record PretrainConfig(String preset, String modelPreset, String loss, int
         for (int i = 1; i < decays.size(); i++) {
             require(decays.get(i) >= decays.get(i - 1), "bit.train.decay_epochs", decays, "ascending");
         }
+        String decay = b.getString("train.decay");
+        require(List.of("step", "cosine").contains(decay), "bit.train.decay", decay, "step or cosine");
+        double clip = b.getDouble("train.grad_clip_norm");
+        require(clip >= 0, "bit.train.grad_clip_norm", clip, ">= 0 (0: off)");
+        require(clip == 0 || engine.equals("allreduce") && freq == 1, "bit.train.grad_clip_norm", clip,
+                "0 unless bit.train.engine = allreduce with bit.train.averaging_frequency = 1 (or --single-process)");
         double factor = b.getDouble("train.decay_factor");
         require(factor > 0 && factor <= 1, "bit.train.decay_factor", factor, "in (0, 1]");
         long ckEvery = b.getLong("checkpoint.every_steps");
@@ -221,11 +230,35 @@ public record PretrainConfig(String preset, String modelPreset, String loss, int
         for (Map.Entry<String, ConfigValue> e : b.entrySet()) {
             flat.put(e.getKey(), e.getValue().unwrapped());
         }
-        return new PretrainConfig(preset, modelPreset, loss, resolution, cropMinArea, b.getBoolean("data.flip"), globalBatch,
-                workers, engine, micro, freq, timeout, dtype, epochs, maxSteps, baseLr, momentum, wd, warmup, List.copyOf(decays), factor,
+        return new PretrainConfig(preset, modelPreset, headBias, loss, resolution, cropMinArea, b.getBoolean("data.flip"), globalBatch,
+                workers, engine, micro, freq, timeout, dtype, epochs, maxSteps, baseLr, momentum, wd, warmup, decay, List.copyOf(decays), factor, clip,
                 b.getLong("train.seed"), ckEvery, keep, attempts, lockTimeout, evalEvery, evalMax, evalBatch, fsEvery, fsData, List.copyOf(fsShots), fsSeeds,
                 fsMax, fsRidge, logEvery, syncEvery,
                 new LinkedHashMap<>(flat));
+    }
+
+    private static boolean isNumber(String s) {
+        try {
+            return Double.isFinite(Double.parseDouble(s));
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    /** The head's initial bias for a loss: the configured number, or for "auto" -10 with sigmoid and 0 with softmax. */
+    public double headBiasFor(LossKind loss) {
+        if (!headBiasInit.equals("auto")) {
+            return Double.parseDouble(headBiasInit);
+        }
+        return loss == LossKind.SIGMOID_CROSS_ENTROPY ? -10.0 : 0.0;
+    }
+
+    /** The learning-rate schedule: warmup, then the paper's step decays or a cosine decay over {@code train.epochs}. */
+    public io.bitspark.model.train.UpstreamSchedule schedule(long stepsPerEpoch) {
+        if (decay.equals("cosine")) {
+            return io.bitspark.model.train.UpstreamSchedule.cosine(peakLr(), warmupSteps, (long) Math.ceil(epochs * stepsPerEpoch));
+        }
+        return new io.bitspark.model.train.UpstreamSchedule(peakLr(), warmupSteps, decaySteps(stepsPerEpoch), decayFactor);
     }
 
     private static void require(boolean ok, String key, Object value, String expected) {

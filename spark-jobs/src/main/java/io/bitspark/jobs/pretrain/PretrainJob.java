@@ -182,7 +182,7 @@ public final class PretrainJob {
         long totalSteps = cfg.totalSteps(stepsPerEpoch);
         LossKind loss = cfg.lossFor(manifest.multiLabel());
         ResNetV2Spec spec = ResNetV2Presets.get(cfg.modelPreset()).withClasses(manifest.numClasses());
-        UpstreamSchedule schedule = new UpstreamSchedule(cfg.peakLr(), cfg.warmupSteps(), cfg.decaySteps(stepsPerEpoch), cfg.decayFactor());
+        UpstreamSchedule schedule = cfg.schedule(stepsPerEpoch);
         Augment.Config aug = new Augment.Config(cfg.resolution(), cfg.cropMinArea(), 3.0 / 4, 4.0 / 3, cfg.flip());
         String engineName = mode == Mode.SINGLE_PROCESS ? "single-process" : cfg.engine();
         int freq = mode == Mode.SPARK ? cfg.averagingFrequency() : 1;
@@ -251,8 +251,8 @@ public final class PretrainJob {
                 LOG.info("few-shot evaluation every {} steps on {} ({} images per evaluation), shots {}, {} draws each",
                         cfg.fewshotEvery(), fewshot.taskNames(), fewshot.images(), cfg.fewshotShots(), cfg.fewshotSeeds());
             }
-            EngineContext ctx = new EngineContext(runId, spec, loss, cfg.seed(), cfg.resolution(), cfg.weightDecay(), schedule,
-                    cfg.momentum(), plan, trainShards, stepsPerEpoch, trainLoader, evaluator, fewshot, workers, micro, freq, output,
+            EngineContext ctx = new EngineContext(runId, spec, loss, cfg.headBiasFor(loss), cfg.seed(), cfg.resolution(),
+                    cfg.weightDecay(), schedule, cfg.momentum(), cfg.gradClipNorm(), plan, trainShards, stepsPerEpoch, trainLoader, evaluator, fewshot, workers, micro, freq, output,
                     EngineContext.conf(hadoop), cfg.exchangeTimeoutSeconds() * 1000, cfg.exchangeDtype().equals("bfloat16"));
             long first = step;
             try (MetricsLog metrics = retry("opening the metrics log", null, () -> run.metrics(first, cfg.syncEvery()));
@@ -366,6 +366,11 @@ public final class PretrainJob {
         double rate = 0;
         double lossSum = 0;
         int lossCount = 0;
+        double gradSum = 0;
+        double gradMax = 0;
+        int gradCount = 0;
+        int clipped = 0;
+        double paramNorm = Double.NaN;
         int freq = ctx.averagingFrequency();
         int retries = 0;
         long fewshotEvery = cfg.fewshotEvery() > 0 ? cfg.fewshotEvery() : Long.MAX_VALUE / 2;
@@ -419,6 +424,14 @@ public final class PretrainJob {
                 if (round.from() + i >= step) { // recomputed steps were counted before
                     lossSum += score;
                     lossCount++;
+                    if (round.gradNorms() != null) {
+                        double g = round.gradNorms()[i];
+                        gradSum += g;
+                        gradMax = Math.max(gradMax, g);
+                        gradCount++;
+                        clipped += cfg.gradClipNorm() > 0 && g > cfg.gradClipNorm() ? 1 : 0;
+                        paramNorm = round.paramNorms()[i];
+                    }
                 }
             }
             if (round.invalid() != null) {
@@ -461,6 +474,14 @@ public final class PretrainJob {
                 rec.put("steps_in_interval", step - lastLogStep);
                 rec.put("lr", ctx.schedule().lr(step - 1));
                 rec.put("images_per_sec", rate);
+                if (gradCount > 0) {
+                    rec.put("grad_norm", gradSum / gradCount);
+                    rec.put("grad_norm_max", gradMax);
+                    rec.put("param_norm", paramNorm);
+                    if (cfg.gradClipNorm() > 0) {
+                        rec.put("clipped_steps", clipped);
+                    }
+                }
                 rec.putAll(eval);
                 TrainingEngine.Timings t = round.timings();
                 rec.put("time_data", t.data());
@@ -486,10 +507,12 @@ public final class PretrainJob {
                 });
                 double elapsed = (now - t0) / 1e9;
                 double eta = (totalSteps - step) * elapsed / Math.max(1, step - startStep);
-                LOG.info(String.format(Locale.ROOT, "step %d/%d (epoch %.2f): loss %.4f (mean of %d steps), lr %.5f, %.1f images/s%s, "
+                LOG.info(String.format(Locale.ROOT, "step %d/%d (epoch %.2f): loss %.4f (mean of %d steps), lr %.5f, %s%.1f images/s%s, "
                                 + "ETA %s; per step: data %.3f s, compute %.3f s, exchange %.3f s, update %.3f s, scheduling %.3f s; "
                                 + "%.1f MB sent per executor, %.1f KB through the driver",
-                        step, totalSteps, step / (double) stepsPerEpoch, meanLoss, lossCount, ctx.schedule().lr(step - 1), rate,
+                        step, totalSteps, step / (double) stepsPerEpoch, meanLoss, lossCount, ctx.schedule().lr(step - 1),
+                        gradCount == 0 ? "" : String.format(Locale.ROOT, "grad norm %.3g (max %.3g%s), param norm %.4g, ", gradSum / gradCount,
+                                gradMax, cfg.gradClipNorm() > 0 ? ", " + clipped + " clipped" : "", paramNorm), rate,
                         eval.isEmpty() ? "" : ", " + eval, Duration.ofSeconds(Math.round(eta)).toString().substring(2).toLowerCase(Locale.ROOT),
                         t.data(), t.compute(), t.exchange(), t.update(), t.scheduling(), b.executorSent() / 1e6,
                         (b.driverSent() + b.driverReceived()) / 1e3));
@@ -500,6 +523,10 @@ public final class PretrainJob {
                 lastLogStep = step;
                 lossSum = 0;
                 lossCount = 0;
+                gradSum = 0;
+                gradMax = 0;
+                gradCount = 0;
+                clipped = 0;
             }
             if (written != null) {
                 lastCheckpoint = written;
