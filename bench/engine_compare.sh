@@ -12,7 +12,7 @@ for r in $(seq 1 "$ROUNDS"); do
   for mode in allreduce single dl4j-paramavg; do
     run="$OUT/r$r-$mode"
     args=(pretrain --preset local --data "$DATA" --output "$run" --set train.max_steps="$STEPS" \
-          --set checkpoint.every_steps=100000 --set eval.every_steps=100000 --set eval.max_examples=0 "$@")
+          --set checkpoint.every_steps=100000 --set eval.every_steps=100000 --set eval.max_examples=64 "$@")
     case $mode in
       single) args+=(--single-process) ;;
       dl4j-paramavg) args+=(--set train.engine=dl4j-paramavg) ;;

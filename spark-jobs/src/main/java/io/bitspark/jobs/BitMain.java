@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 
 import io.bitspark.jobs.cli.BenchCommand;
 import io.bitspark.jobs.cli.DemoCommand;
+import io.bitspark.jobs.cli.DoctorCommand;
 import io.bitspark.jobs.cli.EvaluateCommand;
 import io.bitspark.jobs.cli.ExportCommand;
 import io.bitspark.jobs.cli.FashionMnistCommand;
@@ -29,7 +30,7 @@ import picocli.CommandLine.Command;
         subcommands = {PrepareCommand.class, PretrainCommand.class, FashionMnistCommand.class, ModelCommand.class, InfoCommand.class,
                 PredictCommand.class, ExportCommand.class, FinetuneCommand.class, FewshotCommand.class, EvaluateCommand.class,
                 ReportCommand.class, DemoCommand.class,
-                BenchCommand.class, CommandLine.HelpCommand.class})
+                BenchCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class BitMain implements Runnable {
 
     @CommandLine.Spec
@@ -39,7 +40,14 @@ public final class BitMain implements Runnable {
         System.exit(run(args));
     }
 
-    /** Runs a command line and returns its exit code (0 success, 1 failure, 2 usage error). */
+    /**
+     * Commands that compute nothing with ND4J on this JVM (pre-training on Spark computes on the executors, which
+     * check their own devices), so a CUDA build may run them on a driver without a GPU.
+     */
+    static final java.util.Set<String> NO_DEVICE = java.util.Set.of("prepare", "info", "report", "doctor", "help", "fashion-mnist",
+            "pretrain");
+
+    /** Runs a command line and returns its exit code (0 success, 1 failure, 2 usage error, 3 no usable device). */
     public static int run(String... args) {
         return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
     }
@@ -59,6 +67,20 @@ public final class BitMain implements Runnable {
             }
             commandLine.getErr().println("bit " + commandLine.getCommandName() + ": " + ex.getMessage());
             return 1;
+        });
+        cl.setExecutionStrategy(parse -> {
+            CommandLine.ParseResult sub = parse.subcommand();
+            boolean single = sub != null && sub.hasMatchedOption("--single-process");
+            if (sub != null && (!NO_DEVICE.contains(sub.commandSpec().name()) || single) && !sub.isUsageHelpRequested()
+                    && !sub.isVersionHelpRequested() && io.bitspark.model.runtime.DeviceCheck.cudaBuild()) {
+                io.bitspark.model.runtime.DeviceCheck.Report r = io.bitspark.model.runtime.DeviceCheck.inspect();
+                if (r.problem() != null) {
+                    err.println("bit " + sub.commandSpec().name() + ": no usable GPU on this node: " + r.problem());
+                    err.flush();
+                    return 3;
+                }
+            }
+            return new CommandLine.RunLast().execute(parse);
         });
         return cl.execute(args);
     }

@@ -205,6 +205,21 @@ class ClusterEndToEndTest {
      */
     @Test
     void allReduceOnThreeExecutorsIsExactCheapForTheDriverAndFlat() throws Exception {
+        // bit doctor --executors: one row per executor, each with its own (fake) GPU address and a CPU backend that works.
+        Path dlog = dir.resolve("doctor.log");
+        assertEquals(0, run(cluster.submit(dlog, GPU_CONF, "doctor", "--executors"), dlog, Duration.ofMinutes(2)), tail(dlog));
+        String doctor = Files.readString(dlog);
+        assertTrue(doctor.contains("executors (" + WORKERS + "):") && doctor.contains("spark.task.resource.gpu.amount = 1"), tail(dlog));
+        java.util.regex.Matcher rowm = java.util.regex.Pattern.compile("(?m)^(\\d+)\\s+\\S+\\s+CPU\\s+\\d+\\s+\\S+\\s+(\\d+)\\s+-\\s+ok: cpu").matcher(doctor);
+        java.util.Set<String> executors = new java.util.TreeSet<>();
+        java.util.Set<String> addresses = new java.util.TreeSet<>();
+        while (rowm.find()) {
+            executors.add(rowm.group(1));
+            addresses.add(rowm.group(2));
+        }
+        assertEquals(WORKERS, executors.size(), "one ok row per executor:\n" + doctor);
+        assertEquals(WORKERS, addresses.size(), "each executor's task holds its own GPU address:\n" + doctor);
+
         Path data = fashionShards();
         Path out = dir.resolve("engine-run");
         Path log = dir.resolve("engine-run.log");

@@ -74,6 +74,13 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
         int partition = task.partitionId();
         String executor = SparkEnv.get().executorId();
         String host = SparkEnv.get().blockManager().blockManagerId().host();
+        if (io.bitspark.model.runtime.DeviceCheck.cudaBuild()) {
+            io.bitspark.model.runtime.DeviceCheck.Report check = io.bitspark.model.runtime.DeviceCheck.inspect();
+            if (check.problem() != null) {
+                throw new io.bitspark.model.runtime.DeviceCheck.UnusableDeviceException("executor " + executor + " on " + host
+                        + ": no usable GPU: " + check.problem());
+            }
+        }
         String device = bindDevice(task);
         Replica.RESIDENT.keySet().removeIf(k -> !k.startsWith(ctx.runId() + "#"));
         long token = (ctx.runId().hashCode() * 0x9E3779B97F4A7C15L) ^ ((long) task.stageId() << 20) ^ task.stageAttemptNumber()

@@ -352,7 +352,17 @@ public final class PretrainJob {
             return mode == Mode.SINGLE_PROCESS ? new SingleProcessEngine(ctx, net)
                     : new ParamAvgEngine(JavaSparkContext.fromSparkContext(spark.sparkContext()), ctx, net, hook);
         }
-        return new AllReduceEngine(JavaSparkContext.fromSparkContext(spark.sparkContext()), ctx, resumed == null ? null : latest);
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        // Before the first step: every executor checks its device, and one that cannot train stops the run here.
+        List<io.bitspark.jobs.ExecutorChecks.Row> rows = io.bitspark.jobs.ExecutorChecks.run(jsc);
+        LOG.info("executors:\n{}", io.bitspark.jobs.ExecutorChecks.table(rows));
+        for (io.bitspark.jobs.ExecutorChecks.Row row : rows) {
+            if (row.problem() != null) {
+                throw new IllegalStateException("executor " + row.executor() + " on " + row.host() + " cannot train: " + row.problem()
+                        + " (bit doctor --executors shows every node)");
+            }
+        }
+        return new AllReduceEngine(jsc, ctx, resumed == null ? null : latest);
     }
 
     private Result loop(TrainingEngine engine, EngineContext ctx, RunDirectory run, RunLock lock, long step, long totalSteps,

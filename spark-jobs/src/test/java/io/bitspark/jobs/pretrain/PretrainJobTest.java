@@ -228,6 +228,12 @@ class PretrainJobTest {
         // The report reads the lineage: steps 3-4 of the first attempt are superseded by the second.
         List<Map<String, Object>> h = io.bitspark.model.run.MetricsLog.history(new io.bitspark.model.checkpoint.LocalStore(run));
         assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L), h.stream().map(r -> ((Number) r.get("step")).longValue()).toList());
+        // A driver killed in the middle of a line: the report skips the cut line and shows everything before it.
+        Files.writeString(run.resolve("metrics/attempt-0002-from-00000002.jsonl"), "{\"step\": 7, \"loss\": 0.3",
+                java.nio.file.StandardOpenOption.APPEND);
+        io.bitspark.jobs.report.RunReport.write(new io.bitspark.model.checkpoint.LocalStore(run));
+        String html = Files.readString(run.resolve("report/index.html"));
+        assertTrue(html.contains("6 logged steps, last step 6") && html.contains("Attempts") && html.contains("src=\"loss.png\""), html);
     }
 
     @Test
