@@ -134,19 +134,30 @@ public final class ImageProcessor {
         if (img == null) {
             return Result.reject(RejectReason.CORRUPT, "decoder returned no image");
         }
-        BufferedImage rgb = toRgb(img);
-        if (format == ImageFormat.JPEG) {
-            rgb = orient(rgb, Exif.jpegOrientation(bytes));
-        }
-        int srcW = rgb.getWidth();
-        int srcH = rgb.getHeight();
-        BufferedImage out = resizeShorterSide(rgb, config.maxSide());
-        long phash = PerceptualHash.of(out);
+        // Every step after decoding runs under this image's guard: a failure is this image's rejection, naming the step.
+        String stage = "colour conversion";
+        BufferedImage out;
+        int srcW;
+        int srcH;
+        long phash;
         byte[] jpeg;
         try {
+            BufferedImage rgb = toRgb(img);
+            if (format == ImageFormat.JPEG) {
+                stage = "EXIF orientation";
+                rgb = orient(rgb, Exif.jpegOrientation(bytes));
+            }
+            srcW = rgb.getWidth();
+            srcH = rgb.getHeight();
+            stage = "resize";
+            out = resizeShorterSide(rgb, config.maxSide());
+            stage = "perceptual hash";
+            phash = PerceptualHash.of(out);
+            stage = "JPEG encoding";
             jpeg = encodeJpeg(out, config.jpegQuality());
-        } catch (IOException e) {
-            return Result.reject(RejectReason.CORRUPT, "cannot re-encode: " + e.getMessage());
+        } catch (IOException | RuntimeException | OutOfMemoryError e) {
+            return Result.reject(RejectReason.PROCESSING_FAILED, stage + " failed: " + e.getClass().getSimpleName() + ": "
+                    + String.valueOf(e.getMessage()).replaceAll("\\s+", " "));
         }
         return new Result(jpeg, out.getWidth(), out.getHeight(), srcW, srcH, phash, format, null, null);
     }

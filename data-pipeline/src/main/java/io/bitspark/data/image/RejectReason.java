@@ -23,5 +23,11 @@ public enum RejectReason {
     /** A near-duplicate (perceptual hash) of an image of a downstream evaluation set. */
     NEAR_DUPLICATE_OF_EVAL,
     /** The file could not be read from storage. */
-    READ_ERROR
+    READ_ERROR,
+    /** A manifest path that resolves outside the manifest's folder and every --allow-root (.., absolute, other schemes, symlinks). */
+    OUTSIDE_DATA_ROOT,
+    /** Not a regular file: a tar's symbolic or hard link entry, a directory that cannot be listed, a symbolic link loop. */
+    NOT_A_FILE,
+    /** Decoding worked but a later step failed for this image (colour conversion, orientation, resize, hash, encode). */
+    PROCESSING_FAILED
 }

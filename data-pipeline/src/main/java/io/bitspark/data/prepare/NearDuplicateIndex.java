@@ -15,6 +15,9 @@ import io.bitspark.data.image.PerceptualHash;
  */
 public final class NearDuplicateIndex implements Serializable {
 
+    /** The largest distance the byte index finds every match within. */
+    public static final int MAX_DISTANCE = 7;
+
     /** A match: the evaluation image's key and the distance. */
     public record Match(String evalKey, int distance) implements Serializable {}
 
@@ -25,7 +28,7 @@ public final class NearDuplicateIndex implements Serializable {
 
     @SuppressWarnings("unchecked")
     public NearDuplicateIndex(long[] hashes, String[] keys, int maxDistance) {
-        if (maxDistance > 7) {
+        if (maxDistance > MAX_DISTANCE) {
             throw new IllegalArgumentException("the byte index supports distances up to 7, got " + maxDistance);
         }
         this.hashes = hashes.clone();

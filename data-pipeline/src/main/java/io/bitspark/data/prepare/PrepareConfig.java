@@ -23,11 +23,22 @@ import io.bitspark.data.image.ImageProcessor;
  * @param dedupAgainst     evaluation sets (image folders, manifests' folders, or prepared datasets)
  * @param dedupDistance    maximum pHash Hamming distance of a near-duplicate
  * @param partitions       processing tasks (0: one per input file up to a limit, or Spark's default)
+ * @param allowRoots       besides a manifest's own folder, where its paths may point (URIs; http(s) only when listed)
+ * @param overwrite        replace an output prepared from other inputs or settings (otherwise refused)
  */
 public record PrepareConfig(String input, InputFormat format, String output, ImageProcessor.Config image,
                             long shardTargetBytes, double holdoutFraction, long seed, String classNames,
-                            String wordnetNames, List<String> dedupAgainst, int dedupDistance, int partitions)
+                            String wordnetNames, List<String> dedupAgainst, int dedupDistance, int partitions,
+                            List<String> allowRoots, boolean overwrite)
         implements Serializable {
+
+    /** Without extra roots, and refusing to replace another data set. */
+    public PrepareConfig(String input, InputFormat format, String output, ImageProcessor.Config image, long shardTargetBytes,
+                         double holdoutFraction, long seed, String classNames, String wordnetNames, List<String> dedupAgainst,
+                         int dedupDistance, int partitions) {
+        this(input, format, output, image, shardTargetBytes, holdoutFraction, seed, classNames, wordnetNames, dedupAgainst,
+                dedupDistance, partitions, List.of(), false);
+    }
 
     public static final long DEFAULT_SHARD_BYTES = 256L << 20;
 
@@ -37,14 +48,18 @@ public record PrepareConfig(String input, InputFormat format, String output, Ima
         Objects.requireNonNull(output, "output");
         Objects.requireNonNull(image, "image");
         dedupAgainst = dedupAgainst == null ? List.of() : List.copyOf(dedupAgainst);
+        allowRoots = allowRoots == null ? List.of() : List.copyOf(allowRoots);
+        if (!allowRoots.isEmpty() && format != InputFormat.MANIFEST) {
+            throw new IllegalArgumentException("--allow-root applies only to --format manifest");
+        }
         if (shardTargetBytes < 1024) {
             throw new IllegalArgumentException("shard size must be at least 1 KiB, got " + shardTargetBytes + " bytes");
         }
         if (!(holdoutFraction >= 0 && holdoutFraction < 1)) {
             throw new IllegalArgumentException("holdout fraction must be in [0, 1), got " + holdoutFraction);
         }
-        if (dedupDistance < 0 || dedupDistance > 16) {
-            throw new IllegalArgumentException("dedup distance must be in 0..16 bits, got " + dedupDistance);
+        if (dedupDistance < 0 || dedupDistance > NearDuplicateIndex.MAX_DISTANCE) {
+            throw new IllegalArgumentException("dedup distance must be in 0.." + NearDuplicateIndex.MAX_DISTANCE + " bits, got " + dedupDistance);
         }
         if (partitions < 0) {
             throw new IllegalArgumentException("partitions must be >= 0, got " + partitions);
@@ -73,6 +88,7 @@ public record PrepareConfig(String input, InputFormat format, String output, Ima
         m.put("dedup_against", dedupAgainst);
         m.put("dedup_distance", dedupDistance);
         m.put("partitions", partitions);
+        m.put("allow_roots", allowRoots);
         return m;
     }
 }

@@ -75,9 +75,10 @@ public final class PrepareJob {
 
     /** Runs the job; returns the manifest as written. */
     public DatasetManifest run() throws IOException {
-        Sources.Listing listing = validateAndList();
         FileSystem outFs = fs(config.output());
         Path out = qualify(config.output());
+        refuseToReplace(outFs, out);
+        Sources.Listing listing = validateAndList();
         outFs.delete(new Path(out, DatasetManifest.FILE), false);
 
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -93,7 +94,7 @@ public final class PrepareJob {
         try (ProgressReporter ignored = new ProgressReporter("prepare", done::value, listing.knownInputs(), 10_000)) {
             jsc.setJobDescription("prepare: read, decode and resize " + config.input());
             processed = listing.refs()
-                    .mapPartitions(new ProcessPartition(config.image(), classIndex, conf, done), Encoders.row(Refs.PROCESSED))
+                    .mapPartitions(new ProcessPartition(config.image(), classIndex, conf, done, listing.roots()), Encoders.row(Refs.PROCESSED))
                     .persist(StorageLevel.MEMORY_AND_DISK_SER());
             processed.count();
         }
@@ -139,13 +140,18 @@ public final class PrepareJob {
             classes.add(new DatasetManifest.ClassEntry(i, listing.classNames().get(i), perClass.getOrDefault(i, 0L)));
         }
         long written = trainRows + holdoutRows;
+        // What the shard files hold, counted from their footers, must be what was counted as written.
+        long inFiles = train.stream().mapToLong(DatasetManifest.Shard::rows).sum() + holdout.stream().mapToLong(DatasetManifest.Shard::rows).sum();
+        if (inFiles != written) {
+            throw new IllegalStateException("accounting error: the shard files hold " + inFiles + " rows, " + written + " were written");
+        }
         if (inputs != written + rejected) {
             throw new IllegalStateException("accounting error: " + inputs + " inputs != " + written + " written + " + rejected + " rejected");
         }
         DatasetManifest m = new DatasetManifest(DatasetManifest.FORMAT, classes, listing.multiLabel(), train, holdout,
                 new DatasetManifest.Totals(inputs, written, rejected, trainRows, holdoutRows), rejects, rejectsFile,
                 new DatasetManifest.Provenance(config.input(), config.format().name().toLowerCase(Locale.ROOT),
-                        config.asMap(), config.seed(), BuildInfo.codeVersion(), spark.version(), Instant.now().toString()));
+                        config.asMap(), config.seed(), BuildInfo.codeVersion(), spark.version(), null));
         try (OutputStream os = outFs.create(new Path(out, DatasetManifest.FILE), true)) {
             os.write(m.toBytes());
         }
@@ -155,6 +161,42 @@ public final class PrepareJob {
     }
 
     // ------------------------------------------------------------------ listing and validation
+
+    /**
+     * An output that already holds a data set is only rewritten by the same inputs and settings (an identical re-run,
+     * which writes identical bytes), or with --overwrite; a folder holding anything else is refused too.
+     */
+    private void refuseToReplace(FileSystem outFs, Path out) throws IOException {
+        if (config.overwrite() || !outFs.exists(out)) {
+            return;
+        }
+        Path mf = new Path(out, DatasetManifest.FILE);
+        if (outFs.exists(mf)) {
+            DatasetManifest old;
+            try (InputStream in = outFs.open(mf)) {
+                old = DatasetManifest.read(in, mf.toString());
+            }
+            Map<String, Object> before = old.provenance() == null || old.provenance().config() == null ? Map.of() : old.provenance().config();
+            Map<String, Object> now = config.asMap();
+            List<String> diff = new ArrayList<>();
+            for (String k : now.keySet()) {
+                if (before.containsKey(k) && !String.valueOf(now.get(k)).equals(String.valueOf(before.get(k)))) {
+                    diff.add(k + ": " + before.get(k) + " -> " + now.get(k));
+                }
+            }
+            if (!diff.isEmpty()) {
+                throw new IllegalArgumentException(out + " already holds a data set prepared with other inputs or settings " + diff
+                        + "; pass --overwrite to replace it (jobs reading it would lose their shards), or choose another --output");
+            }
+            LOG.info("{} holds a data set prepared with the same inputs and settings: preparing it again", out);
+            return;
+        }
+        FileStatus[] present = outFs.listStatus(out);
+        if (present.length > 0) {
+            throw new IllegalArgumentException(out + " is not empty and holds no data set (" + present[0].getPath().getName() + ", ...); "
+                    + "pass --overwrite to prepare into it anyway, or choose another --output");
+        }
+    }
 
     private Sources.Listing validateAndList() throws IOException {
         Path in = qualify(config.input());
@@ -233,7 +275,7 @@ public final class PrepareJob {
             }
         }
         NearDuplicateIndex nd = new NearDuplicateIndex(hashes.stream().mapToLong(Long::longValue).toArray(),
-                keys.toArray(new String[0]), Math.min(7, config.dedupDistance()));
+                keys.toArray(new String[0]), config.dedupDistance());
         LOG.info("near-duplicate check against {} evaluation images (distance <= {})", nd.size(), config.dedupDistance());
         return nd;
     }
@@ -276,12 +318,16 @@ public final class PrepareJob {
                 // Small row groups: a training batch reads only the groups that hold its rows.
                 .option("parquet.block.size", String.valueOf(Math.min(config.shardTargetBytes(), ROW_GROUP_BYTES)))
                 .parquet(dir.toString());
-        // Deterministic names in place of Spark's part-NNNNN-<uuid> files.
-        TreeMap<Integer, Path> parts = new TreeMap<>();
+        // Deterministic names in place of Spark's part-NNNNN-<uuid>-cNNN files: every file, in (partition, file) order
+        // (spark.sql.files.maxRecordsPerFile splits a partition into several).
+        TreeMap<String, Path> parts = new TreeMap<>();
         for (FileStatus s : outFs.listStatus(dir)) {
             Matcher m = PART.matcher(s.getPath().getName());
             if (m.matches()) {
-                parts.put(Integer.parseInt(m.group(1)), s.getPath());
+                String name = s.getPath().getName();
+                parts.put(String.format(Locale.ROOT, "%010d", Long.parseLong(m.group(1))) + name.substring(name.indexOf('-', 5)), s.getPath());
+            } else if (!s.getPath().getName().startsWith(".") && !s.getPath().getName().equals("_SUCCESS")) {
+                throw new IllegalStateException(dir + ": unexpected file " + s.getPath().getName() + " after writing the shards");
             } else {
                 outFs.delete(s.getPath(), false);
             }
@@ -290,7 +336,9 @@ public final class PrepareJob {
         int i = 0;
         for (Path p : parts.values()) {
             String name = String.format(Locale.ROOT, "%s-%05d-of-%05d.parquet", split, i++, parts.size());
-            outFs.rename(p, new Path(dir, name));
+            if (!outFs.rename(p, new Path(dir, name))) {
+                throw new IOException("could not rename shard " + p + " to " + new Path(dir, name));
+            }
             names.add(split + "/" + name);
         }
         removeHidden(outFs, dir);

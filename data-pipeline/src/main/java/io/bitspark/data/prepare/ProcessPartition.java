@@ -36,13 +36,21 @@ final class ProcessPartition implements MapPartitionsFunction<Row, Row> {
     private final Broadcast<Map<String, Integer>> classIndex;
     private final Broadcast<SerializableConfiguration> hadoopConf;
     private final LongAccumulator done;
+    private final DataRoots roots;
 
     ProcessPartition(ImageProcessor.Config imageConfig, Broadcast<Map<String, Integer>> classIndex,
                      Broadcast<SerializableConfiguration> hadoopConf, LongAccumulator done) {
+        this(imageConfig, classIndex, hadoopConf, done, null);
+    }
+
+    /** {@code roots}: where files may be read from (manifests), or null (listed inputs). */
+    ProcessPartition(ImageProcessor.Config imageConfig, Broadcast<Map<String, Integer>> classIndex,
+                     Broadcast<SerializableConfiguration> hadoopConf, LongAccumulator done, DataRoots roots) {
         this.imageConfig = imageConfig;
         this.classIndex = classIndex;
         this.hadoopConf = hadoopConf;
         this.done = done;
+        this.roots = roots;
     }
 
     @Override
@@ -93,18 +101,28 @@ final class ProcessPartition implements MapPartitionsFunction<Row, Row> {
                     out.add(reject(key, source, lc.labels, lc.reason, lc.detail, ordinal));
                 } else {
                     long len = ref.getLong(6);
-                    if (len > imageConfig.maxBytes()) {
+                    String linked = roots == null ? null : roots.outsideAfterLinks(uri);
+                    if (linked != null) {
+                        out.add(reject(key, source, lc.labels, RejectReason.OUTSIDE_DATA_ROOT, linked, ordinal));
+                    } else if (len > imageConfig.maxBytes()) {
                         out.add(reject(key, source, lc.labels, RejectReason.TOO_LARGE, len + " bytes > limit " + imageConfig.maxBytes(), ordinal));
                     } else {
                         byte[] bytes;
+                        // At most one byte more than the limit is read, whatever the stream claims (or does not say).
+                        int cap = (int) Math.min(Integer.MAX_VALUE - 16, imageConfig.maxBytes() + 1);
                         try (FSDataInputStream in = FileSystem.get(new Path(uri).toUri(), conf).open(new Path(uri))) {
-                            bytes = in.readAllBytes();
+                            bytes = in.readNBytes(cap);
                         } catch (IOException | RuntimeException e) {
                             out.add(reject(key, source, lc.labels, RejectReason.READ_ERROR, oneLine(e), ordinal));
                             done.add(1);
                             return;
                         }
-                        out.add(process(processor, key, source, lc.labels, bytes, ordinal));
+                        if (bytes.length > imageConfig.maxBytes()) {
+                            out.add(reject(key, source, lc.labels, RejectReason.TOO_LARGE, "more than " + imageConfig.maxBytes()
+                                    + " bytes (reading stopped at the limit)", ordinal));
+                        } else {
+                            out.add(process(processor, key, source, lc.labels, bytes, ordinal));
+                        }
                     }
                 }
                 done.add(1);
@@ -117,6 +135,13 @@ final class ProcessPartition implements MapPartitionsFunction<Row, Row> {
                 done.add(1);
             }
             case Refs.TAR -> expandTar(ref, key, uri, labels, processor, conf, index, out);
+            case Refs.REJECTED -> {
+                String[] why = new String(ref.isNullAt(4) ? new byte[0] : (byte[]) ref.get(4), java.nio.charset.StandardCharsets.UTF_8)
+                        .split("\n", 2);
+                out.add(reject(key, uri == null ? key : uri, resolve(labels, index).labels, RejectReason.valueOf(why[0]),
+                        why.length > 1 ? why[1] : "", ordinal));
+                done.add(1);
+            }
             default -> throw new IllegalStateException("unknown reference kind " + kind);
         }
     }
@@ -134,14 +159,18 @@ final class ProcessPartition implements MapPartitionsFunction<Row, Row> {
             try (TarArchiveInputStream tar = new TarArchiveInputStream(bounded)) {
                 TarArchiveEntry e;
                 while ((e = tar.getNextTarEntry()) != null) {
-                    if (!e.isFile()) {
+                    if (e.isDirectory()) {
                         continue;
                     }
                     entries++;
                     // The entry name is only a string: it forms the key and is never opened as a path.
                     String key = keyPrefix + "/" + e.getName();
                     String source = container + "!" + e.getName();
-                    if (lc.reason != null) {
+                    if (e.isSymbolicLink() || e.isLink() || !e.isFile()) {
+                        out.add(reject(key, source, lc.labels, RejectReason.NOT_A_FILE, (e.isSymbolicLink() ? "symbolic link" : e.isLink()
+                                ? "hard link" : "special entry") + (e.getLinkName() == null || e.getLinkName().isEmpty() ? "" : " to "
+                                + e.getLinkName()) + " inside the tar (links are never followed)", entries));
+                    } else if (lc.reason != null) {
                         out.add(reject(key, source, lc.labels, lc.reason, lc.detail, entries));
                     } else if (e.getSize() > imageConfig.maxBytes()) {
                         out.add(reject(key, source, lc.labels, RejectReason.TOO_LARGE, e.getSize() + " bytes > limit " + imageConfig.maxBytes(), entries));
@@ -160,7 +189,12 @@ final class ProcessPartition implements MapPartitionsFunction<Row, Row> {
     }
 
     private static Row process(ImageProcessor p, String key, String source, int[] labels, byte[] bytes, long ordinal) {
-        ImageProcessor.Result r = p.process(bytes);
+        ImageProcessor.Result r;
+        try {
+            r = p.process(bytes);
+        } catch (OutOfMemoryError | RuntimeException e) {
+            return reject(key, source, labels, RejectReason.PROCESSING_FAILED, oneLine(e), ordinal);
+        }
         if (!r.ok()) {
             return reject(key, source, labels, r.reason(), r.detail(), ordinal);
         }

@@ -18,6 +18,16 @@ public final class Refs {
     public static final String INLINE = "inline";
     /** A tar (or a tar inside a tar, at an offset) whose entries are images of one label. */
     public static final String TAR = "tar";
+    /**
+     * An input rejected while listing (a manifest path outside the data roots, an unlistable directory): {@code uri}
+     * names it, {@code bytes} holds "REASON\ndetail" in UTF-8. It becomes a rejection without being read.
+     */
+    public static final String REJECTED = "rejected";
+
+    /** The {@code bytes} of a {@link #REJECTED} reference. */
+    public static byte[] rejection(io.bitspark.data.image.RejectReason reason, String detail) {
+        return (reason.name() + "\n" + detail).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
 
     /**
      * kind, key (a file's key; for a tar the key prefix), uri, labels (names), bytes (inline), offset and

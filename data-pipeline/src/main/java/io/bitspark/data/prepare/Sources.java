@@ -39,9 +39,12 @@ import org.slf4j.LoggerFactory;
 final class Sources {
 
     private static final Logger LOG = LoggerFactory.getLogger(Sources.class);
+    /** Largest integer label read as a class index (a larger one is most likely an identifier, not a class). */
+    static final int MAX_INTEGER_LABEL = 1_000_000;
 
     /** References to process, class keys (as labels appear in the input) with display names, and counts. */
-    record Listing(Dataset<Row> refs, List<String> classKeys, List<String> classNames, boolean multiLabel, long knownInputs) {}
+    record Listing(Dataset<Row> refs, List<String> classKeys, List<String> classNames, boolean multiLabel, long knownInputs,
+                   DataRoots roots) {}
 
     private final SparkSession spark;
     private final Configuration hadoop;
@@ -63,11 +66,26 @@ final class Sources {
         if (classList != null) {
             keys = classList;
         } else {
-            keys = new ArrayList<>(new TreeSet<>(refs.select(org.apache.spark.sql.functions.explode(col("labels")))
-                    .distinct().as(Encoders.STRING()).collectAsList()));
+            // Every top-level folder is a class, also one without images (it keeps its index, with count 0).
+            TreeSet<String> names = new TreeSet<>(refs.select(org.apache.spark.sql.functions.explode(col("labels")))
+                    .distinct().as(Encoders.STRING()).collectAsList());
+            TreeSet<String> folders = new TreeSet<>();
+            for (FileStatus s : root.getFileSystem(hadoop).listStatus(root)) {
+                if (s.isDirectory()) {
+                    folders.add(s.getPath().getName());
+                }
+            }
+            TreeSet<String> empty = new TreeSet<>(folders);
+            empty.removeAll(names);
+            if (!empty.isEmpty()) {
+                LOG.warn("image folder {}: {} class folder(s) hold no files and stay in the class index with count 0: {}", root,
+                        empty.size(), empty);
+            }
+            names.addAll(folders);
+            keys = new ArrayList<>(names);
         }
         LOG.info("image folder {}: {} files, {} classes", root, n, keys.size());
-        return new Listing(refs, keys, keys, false, n);
+        return new Listing(refs, keys, keys, false, n, null);
     }
 
     /** Every file under {@code root} as a reference with one fixed label (evaluation sets). */
@@ -106,8 +124,30 @@ final class Sources {
                         // listStatus, not listFiles: located statuses load permissions, which on the local
                         // file system forks a process per file.
                         java.util.ArrayDeque<Path> todo = new java.util.ArrayDeque<>(List.of(dir));
+                        java.util.Set<String> seen = new java.util.HashSet<>();
                         while (!todo.isEmpty()) {
-                            for (FileStatus f : dfs.listStatus(todo.poll())) {
+                            Path current = todo.poll();
+                            String here = current.toString();
+                            String relDir = here.startsWith(prefix) ? here.substring(prefix.length()) : here;
+                            String dirLabel = fixedLabel != null ? fixedLabel : relDir.contains("/") ? relDir.substring(0, relDir.indexOf('/')) : relDir;
+                            // A directory reached twice (a symbolic link to an ancestor) is listed once; the link is a reject.
+                            String real = realPath(current);
+                            if (real != null && !seen.add(real)) {
+                                rows.add(RowFactory.create(Refs.REJECTED, relDir, here, Refs.seq(List.of(dirLabel)),
+                                        Refs.rejection(io.bitspark.data.image.RejectReason.NOT_A_FILE, "symbolic link loop: " + here
+                                                + " is " + real + ", already listed"), 0L, -1L));
+                                continue;
+                            }
+                            FileStatus[] children;
+                            try {
+                                children = dfs.listStatus(current);
+                            } catch (IOException e) {
+                                rows.add(RowFactory.create(Refs.REJECTED, relDir, here, Refs.seq(List.of(dirLabel)),
+                                        Refs.rejection(io.bitspark.data.image.RejectReason.NOT_A_FILE, "cannot list directory: "
+                                                + e.getClass().getSimpleName() + ": " + e.getMessage()), 0L, -1L));
+                                continue;
+                            }
+                            for (FileStatus f : children) {
                                 if (f.isDirectory()) {
                                     todo.add(f.getPath());
                                     continue;
@@ -123,6 +163,18 @@ final class Sources {
             listed = listed.union(spark.createDataFrame(nested, Refs.REF));
         }
         return listed;
+    }
+
+    /** The real path (links resolved) of a local directory, or null on other file systems. */
+    static String realPath(Path p) {
+        if (!"file".equals(p.toUri().getScheme())) {
+            return null;
+        }
+        try {
+            return java.nio.file.Path.of(p.toUri().getPath()).toRealPath().toString();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     // ------------------------------------------------------------------ imagenet21k
@@ -177,7 +229,7 @@ final class Sources {
         // One synset tar per task: sizes vary, and many small tasks balance better than few large ones.
         ds = ds.repartition(Math.max(1, Math.min(refs.size(), config.partitions() > 0 ? config.partitions() : refs.size())), col("key"));
         LOG.info("imagenet21k {}: {} synset tars", input, wnids.size());
-        return new Listing(ds, keys, names, false, -1);
+        return new Listing(ds, keys, names, false, -1, null);
     }
 
     // ------------------------------------------------------------------ manifest
@@ -207,17 +259,19 @@ final class Sources {
         DataType labelType = rows.schema().apply(labelsCol).dataType();
         DataType bytesType = bytesCol == null ? null : rows.schema().apply(bytesCol).dataType();
         boolean hasKey = columns.contains("key");
-        String base = file.getParent().toString() + "/";
+        DataRoots roots = new DataRoots(file.getParent().toString() + "/", config.allowRoots());
         String manifestUri = file.toString();
         String[] cols = new String[] {hasKey ? "key" : null, hasPath ? "path" : null, bytesCol, labelsCol};
+        boolean csv = name.endsWith(".csv");
         // The row's position in the manifest: among rows with the same key, the first one is kept.
         rows = rows.withColumn("_ordinal", org.apache.spark.sql.functions.monotonically_increasing_id());
         Dataset<Row> refs = rows.map((MapFunction<Row, Row>) r -> {
             String path = hasPath ? (String) r.getAs("path") : null;
-            String uri = path == null ? null : (path.contains("://") || path.startsWith("/") ? path : base + path);
+            DataRoots.Resolved where = path == null ? null : roots.resolve(path);
+            String uri = where == null ? null : where.uri();
             int li = r.fieldIndex(cols[3]);
             List<String> labels = r.isNullAt(li) ? List.of()
-                    : r.schema().apply(li).dataType() instanceof ArrayType ? labels(r.getList(li)) : labels(r.get(li));
+                    : r.schema().apply(li).dataType() instanceof ArrayType ? labels(r.getList(li), false) : labels(r.get(li), csv);
             byte[] inline = null;
             if (cols[2] != null && r.getAs(cols[2]) != null) {
                 Object b = r.getAs(cols[2]);
@@ -226,6 +280,10 @@ final class Sources {
             String key = hasKey && r.getAs("key") != null ? r.getAs("key").toString()
                     : path != null ? path : "sha1:" + sha1(inline);
             long ordinal = r.getLong(r.fieldIndex("_ordinal"));
+            if (where != null && where.outside() != null) {
+                return RowFactory.create(Refs.REJECTED, key, path, Refs.seq(labels),
+                        Refs.rejection(io.bitspark.data.image.RejectReason.OUTSIDE_DATA_ROOT, where.outside()), ordinal, -1L);
+            }
             if (uri != null) {
                 return RowFactory.create(Refs.FILE, key, uri, Refs.seq(labels), null, ordinal, -1L);
             }
@@ -241,6 +299,13 @@ final class Sources {
         if (classList != null) {
             keys = classList;
         } else if (!labelValues.isEmpty() && labelValues.stream().allMatch(v -> v.matches("\\d+"))) {
+            // Integer labels are class indices 0..max; classes between without rows stay, with count 0.
+            for (String v : labelValues) {
+                if (v.length() > 7 || Integer.parseInt(v) > MAX_INTEGER_LABEL || v.length() > 1 && v.startsWith("0")) {
+                    throw new IllegalArgumentException("manifest " + file + ": integer label '" + v + "' in column '" + labelsCol + "' is not a "
+                            + "class index 0.." + MAX_INTEGER_LABEL + " without leading zeros; give the classes with --class-names");
+                }
+            }
             int max = labelValues.stream().mapToInt(Integer::parseInt).max().orElse(-1);
             keys = new ArrayList<>();
             for (int i = 0; i <= max; i++) {
@@ -252,11 +317,14 @@ final class Sources {
         LOG.info("manifest {}: {} rows ({}), {} classes, label column '{}' of type {}, bytes column {}", file, n,
                 multi ? "multi-label" : "single-label", keys.size(), labelsCol, labelType.simpleString(),
                 bytesType == null ? "-" : bytesType.simpleString());
-        return new Listing(refs, keys, keys, multi, n);
+        return new Listing(refs, keys, keys, multi, n, roots);
     }
 
-    /** Labels from a string ("a" or "a;b;c"), a number, or an array of either. */
-    static List<String> labels(Object v) {
+    /**
+     * Labels from a value: an array's elements; in a CSV cell, "a;b;c" (CSV has no arrays); otherwise the value itself,
+     * {@code ;} included (JSON and Parquet say lists with arrays).
+     */
+    static List<String> labels(Object v, boolean splitSemicolons) {
         if (v == null) {
             return List.of();
         }
@@ -267,12 +335,14 @@ final class Sources {
                     out.add(o.toString().strip());
                 }
             }
-        } else {
+        } else if (splitSemicolons) {
             for (String s : v.toString().split(";")) {
                 if (!s.isBlank()) {
                     out.add(s.strip());
                 }
             }
+        } else if (!v.toString().isBlank()) {
+            out.add(v.toString().strip());
         }
         return Collections.unmodifiableList(out);
     }

@@ -76,12 +76,19 @@ public final class PrepareCommand implements Callable<Integer> {
     @Option(names = "--partitions", defaultValue = "0", description = "Processing tasks; 0 chooses (default: ${DEFAULT-VALUE}).")
     int partitions;
 
+    @Option(names = "--allow-root", paramLabel = "URI", description = "Manifests: another root its paths may point into besides its "
+            + "own folder, e.g. s3a://bucket/images/ (repeatable); http(s) is only read from a root listed here.")
+    List<String> allowRoots = new ArrayList<>();
+
+    @Option(names = "--overwrite", description = "Replace an output that holds a data set prepared from other inputs or settings.")
+    boolean overwrite;
+
     @Override
     public Integer call() throws Exception {
         PrepareConfig config = new PrepareConfig(input, InputFormat.parse(format), output,
                 new ImageProcessor.Config(maxSide, jpegQuality, maxBytes, maxPixels, minSide),
                 Math.round(shardSizeMb * (1 << 20)), holdout, seed, classNames, wordnetNames, dedupAgainst,
-                dedupDistance, partitions);
+                dedupDistance, partitions, allowRoots, overwrite);
         SparkSession spark = SparkSessions.get("bit prepare");
         DatasetManifest m = new PrepareJob(spark, config).run();
         PrintWriter out = spec.commandLine().getOut();
