@@ -25,11 +25,12 @@ import io.bitspark.data.image.ImageProcessor;
  * @param partitions       processing tasks (0: one per input file up to a limit, or Spark's default)
  * @param allowRoots       besides a manifest's own folder, where its paths may point (URIs; http(s) only when listed)
  * @param overwrite        replace an output prepared from other inputs or settings (otherwise refused)
+ * @param multiLabel       treat a manifest as multi-label whatever its label column (see {@link Sources#manifest})
  */
 public record PrepareConfig(String input, InputFormat format, String output, ImageProcessor.Config image,
                             long shardTargetBytes, double holdoutFraction, long seed, String classNames,
                             String wordnetNames, List<String> dedupAgainst, int dedupDistance, int partitions,
-                            List<String> allowRoots, boolean overwrite)
+                            List<String> allowRoots, boolean overwrite, boolean multiLabel)
         implements Serializable {
 
     /** Without extra roots, and refusing to replace another data set. */
@@ -37,7 +38,15 @@ public record PrepareConfig(String input, InputFormat format, String output, Ima
                          double holdoutFraction, long seed, String classNames, String wordnetNames, List<String> dedupAgainst,
                          int dedupDistance, int partitions) {
         this(input, format, output, image, shardTargetBytes, holdoutFraction, seed, classNames, wordnetNames, dedupAgainst,
-                dedupDistance, partitions, List.of(), false);
+                dedupDistance, partitions, List.of(), false, false);
+    }
+
+    /** With extra roots and the overwrite choice; multi-label by the manifest's own rule. */
+    public PrepareConfig(String input, InputFormat format, String output, ImageProcessor.Config image, long shardTargetBytes,
+                         double holdoutFraction, long seed, String classNames, String wordnetNames, List<String> dedupAgainst,
+                         int dedupDistance, int partitions, List<String> allowRoots, boolean overwrite) {
+        this(input, format, output, image, shardTargetBytes, holdoutFraction, seed, classNames, wordnetNames, dedupAgainst,
+                dedupDistance, partitions, allowRoots, overwrite, false);
     }
 
     public static final long DEFAULT_SHARD_BYTES = 256L << 20;
@@ -49,6 +58,9 @@ public record PrepareConfig(String input, InputFormat format, String output, Ima
         Objects.requireNonNull(image, "image");
         dedupAgainst = dedupAgainst == null ? List.of() : List.copyOf(dedupAgainst);
         allowRoots = allowRoots == null ? List.of() : List.copyOf(allowRoots);
+        if (multiLabel && format != InputFormat.MANIFEST) {
+            throw new IllegalArgumentException("--multi-label applies only to --format manifest");
+        }
         if (!allowRoots.isEmpty() && format != InputFormat.MANIFEST) {
             throw new IllegalArgumentException("--allow-root applies only to --format manifest");
         }
@@ -89,6 +101,7 @@ public record PrepareConfig(String input, InputFormat format, String output, Ima
         m.put("dedup_distance", dedupDistance);
         m.put("partitions", partitions);
         m.put("allow_roots", allowRoots);
+        m.put("multi_label", multiLabel);
         return m;
     }
 }

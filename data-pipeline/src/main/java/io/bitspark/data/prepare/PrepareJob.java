@@ -133,6 +133,14 @@ public final class PrepareJob {
         List<DatasetManifest.Shard> holdout = writeShards(ok.filter(col("_holdout").equalTo(true)), "holdout", holdoutBytes, holdoutRows);
         jsc.setJobDescription("prepare: write rejects report");
         String rejectsFile = writeRejects(processed.filter(col("reason").isNotNull()), rejected);
+        if (!unhashed.isEmpty()) {
+            Path f = new Path(new Path(out, "rejects"), "dedup-eval-unhashed.jsonl");
+            try (OutputStream os = outFs.create(f, true)) {
+                os.write((String.join("\n", unhashed) + "\n").getBytes(StandardCharsets.UTF_8));
+            }
+            LOG.warn("{} evaluation image(s) of --dedup-against could not be hashed, so training images are not checked against "
+                    + "them; listed in {}", unhashed.size(), f);
+        }
         processed.unpersist();
 
         List<DatasetManifest.ClassEntry> classes = new ArrayList<>();
@@ -247,6 +255,10 @@ public final class PrepareJob {
 
     // ------------------------------------------------------------------ near-duplicates of evaluation sets
 
+    /** Evaluation images of --dedup-against that could not be decoded and hashed (JSON lines). */
+    private final List<String> unhashed = new ArrayList<>();
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON_LINE = new com.fasterxml.jackson.databind.ObjectMapper();
+
     private NearDuplicateIndex nearDuplicateIndex(JavaSparkContext jsc, Broadcast<SerializableConfiguration> conf) throws IOException {
         if (config.dedupAgainst().isEmpty()) {
             return null;
@@ -268,9 +280,16 @@ public final class PrepareJob {
                 Broadcast<Map<String, Integer>> idx = jsc.broadcast(Map.of(EVAL_LABEL, 0));
                 LongAccumulator acc = spark.sparkContext().longAccumulator("prepare.eval");
                 for (Row r : refs.mapPartitions(new ProcessPartition(config.image(), idx, conf, acc), Encoders.row(Refs.PROCESSED))
-                        .filter(col("reason").isNull()).select(DatasetManifest.COL_KEY, DatasetManifest.COL_PHASH).collectAsList()) {
-                    keys.add(d + ":" + r.getString(0));
-                    hashes.add(r.getLong(1));
+                        .select(DatasetManifest.COL_KEY, DatasetManifest.COL_PHASH, DatasetManifest.COL_SOURCE, "reason", "detail")
+                        .collectAsList()) {
+                    if (r.isNullAt(3)) {
+                        keys.add(d + ":" + r.getString(0));
+                        hashes.add(r.getLong(1));
+                    } else {
+                        // An evaluation image that cannot be hashed cannot be guarded against: it is listed, not skipped.
+                        unhashed.add(JSON_LINE.writeValueAsString(Map.of("source", r.getString(2), "reason", r.getString(3),
+                                "detail", r.isNullAt(4) ? "" : r.getString(4))));
+                    }
                 }
             }
         }

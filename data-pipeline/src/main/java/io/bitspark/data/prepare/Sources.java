@@ -262,7 +262,10 @@ final class Sources {
         DataRoots roots = new DataRoots(file.getParent().toString() + "/", config.allowRoots());
         String manifestUri = file.toString();
         String[] cols = new String[] {hasKey ? "key" : null, hasPath ? "path" : null, bytesCol, labelsCol};
-        boolean csv = name.endsWith(".csv");
+        // Single- or multi-label, for the whole data set: multi-label when the column is 'labels' (plural) or holds arrays,
+        // or with --multi-label; a 'label' column is single-label (its CSV cells are never split at ';').
+        boolean multi = config.multiLabel() || labelsCol.equals("labels") || labelType instanceof ArrayType;
+        boolean csv = name.endsWith(".csv") && multi;
         // The row's position in the manifest: among rows with the same key, the first one is kept.
         rows = rows.withColumn("_ordinal", org.apache.spark.sql.functions.monotonically_increasing_id());
         Dataset<Row> refs = rows.map((MapFunction<Row, Row>) r -> {
@@ -294,7 +297,6 @@ final class Sources {
         refs = refs.repartition(processingPartitions(n), col("key"));
         List<String> labelValues = refs.select(org.apache.spark.sql.functions.explode(col("labels"))).distinct()
                 .as(Encoders.STRING()).collectAsList();
-        boolean multi = !refs.filter(org.apache.spark.sql.functions.size(col("labels")).gt(1)).isEmpty();
         List<String> keys;
         if (classList != null) {
             keys = classList;
@@ -314,8 +316,9 @@ final class Sources {
         } else {
             keys = new ArrayList<>(new TreeSet<>(labelValues));
         }
-        LOG.info("manifest {}: {} rows ({}), {} classes, label column '{}' of type {}, bytes column {}", file, n,
-                multi ? "multi-label" : "single-label", keys.size(), labelsCol, labelType.simpleString(),
+        LOG.info("manifest {}: {} rows ({}: {}), {} classes, label column '{}' of type {}, bytes column {}", file, n,
+                multi ? "multi-label" : "single-label", config.multiLabel() ? "--multi-label" : "the label column is '" + labelsCol + "' of type "
+                        + labelType.simpleString(), keys.size(), labelsCol, labelType.simpleString(),
                 bytesType == null ? "-" : bytesType.simpleString());
         return new Listing(refs, keys, keys, multi, n, roots);
     }

@@ -275,4 +275,26 @@ class PipelineSafetyTest {
                 config(m.resolve("index.csv"), InputFormat.MANIFEST, tmp.resolve("out"), List.of(), false)).run());
         assertTrue(e.getMessage().contains("integer label '12345678901' in column 'label'"), e.getMessage());
     }
+
+    /** --dedup-distance accepts exactly what the index finds; evaluation images that cannot be hashed are listed. */
+    @Test
+    void deduplicationSaysWhatItCannotCheck(@TempDir Path tmp) throws Exception {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new PrepareConfig("in", InputFormat.IMAGEFOLDER, "out",
+                new ImageProcessor.Config(64, 90, 200_000L, 4_000_000L, 8), 20_000, 0.2, 7L, null, null, List.of("eval"), 8, 0));
+        assertTrue(e.getMessage().contains("0..7"), e.getMessage());
+        Path in = tmp.resolve("in");
+        Files.createDirectories(in.resolve("a"));
+        for (int i = 0; i < 4; i++) {
+            Files.write(in.resolve("a/" + i + ".jpg"), TestImages.jpeg(500 + i, 40, 40));
+        }
+        Path eval = Files.createDirectories(tmp.resolve("eval"));
+        Files.write(eval.resolve("good.jpg"), TestImages.jpeg(900, 40, 40));
+        Files.write(eval.resolve("broken.jpg"), new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, 1, 2, 3});
+        Path out = tmp.resolve("out");
+        new PrepareJob(spark, new PrepareConfig(in.toString(), InputFormat.IMAGEFOLDER, out.toString(),
+                new ImageProcessor.Config(64, 90, 200_000L, 4_000_000L, 8), 20_000, 0.2, 7L, null, null, List.of(eval.toString()), 4, 0)).run();
+        List<String> listed = Files.readAllLines(out.resolve("rejects/dedup-eval-unhashed.jsonl"));
+        assertEquals(1, listed.size(), listed.toString());
+        assertTrue(listed.get(0).contains("broken.jpg") && listed.get(0).contains("\"reason\":\"TRUNCATED\""), listed.get(0));
+    }
 }

@@ -1,6 +1,5 @@
 package io.bitspark.model.checkpoint;
 
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -59,24 +58,7 @@ public final class LocalStore implements ArtifactStore {
 
     /** A buffered stream on {@code ch} that, on close, fsyncs the file, then its directory and that one's parent. */
     private OutputStream durable(Path p, FileChannel ch) {
-        return new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16) {
-            private boolean closed;
-
-            @Override
-            public void close() throws IOException {
-                if (closed) {
-                    return;
-                }
-                closed = true;
-                try {
-                    flush();
-                    ch.force(true);
-                } finally {
-                    ch.close();
-                }
-                syncDirectory(p.getParent());
-            }
-        };
+        return new DurableOutputStream(Channels.newOutputStream(ch), () -> ch.force(true), ch, () -> syncDirectory(p.getParent()));
     }
 
     /** fsyncs a directory so that entries created or renamed in it survive a crash (and its own entry in its parent). */

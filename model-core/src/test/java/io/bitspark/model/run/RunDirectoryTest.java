@@ -25,7 +25,7 @@ import io.bitspark.model.checkpoint.ProjectCheckpoint;
 import io.bitspark.model.checkpoint.Provenance;
 import io.bitspark.model.train.SgdMomentum;
 
-class RunDirectoryTest {
+public class RunDirectoryTest {
 
     static final ComputationGraph NET;
 
@@ -41,7 +41,7 @@ class RunDirectoryTest {
     }
 
     /** Flips one byte in the middle of a file: same size, so only a checksum can tell. */
-    static void corrupt(Path file) throws Exception {
+    public static void corrupt(Path file) throws Exception {
         try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
             long at = f.length() / 2;
             f.seek(at);

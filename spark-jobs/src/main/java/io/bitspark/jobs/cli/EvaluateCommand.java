@@ -47,6 +47,9 @@ public final class EvaluateCommand implements Callable<Integer> {
             throw new IllegalArgumentException(m.source() + " has " + m.spec().numClasses() + " outputs but " + data + " has "
                     + d.classes() + " classes; fine-tune it first (bit finetune)");
         }
+        if (m.provenance() != null && m.provenance().classNames() != null) {
+            d.requireClasses(m.provenance().classNames(), m.source(), data);
+        }
         Evaluation.Report r = Evaluation.evaluate(m.net(), d, resolution);
         PrintWriter out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "%s on %s (%s split, %d images, %d classes):%n", m.source(), data, split, d.size(), d.classes());

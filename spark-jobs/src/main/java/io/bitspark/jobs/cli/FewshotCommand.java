@@ -54,7 +54,7 @@ public final class FewshotCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ModelLoader.Loaded m = ModelLoader.load(source.checkpoint, source.importOptions(), false);
         InMemoryDataset train = data.train();
-        InMemoryDataset eval = data.eval();
+        InMemoryDataset eval = data.eval(train);
         List<FewShot.Row> rows = FewShot.run(m.net(), m.spec(), train, eval, shots, seeds, transfer.seed, compareRandom,
                 size -> transfer.settings(size, train.medianWidth(), train.medianHeight()));
         String table = FewShot.table(rows);

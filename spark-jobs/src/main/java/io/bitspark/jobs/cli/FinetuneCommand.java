@@ -47,7 +47,7 @@ public final class FinetuneCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ModelLoader.Loaded m = ModelLoader.load(source.checkpoint, source.importOptions(), false);
         InMemoryDataset train = data.train();
-        InMemoryDataset eval = data.eval();
+        InMemoryDataset eval = data.eval(train);
         FineTuneSettings s = transfer.settings(train.size(), train.medianWidth(), train.medianHeight());
         LossKind loss = train.multiLabel() ? LossKind.SIGMOID_CROSS_ENTROPY : LossKind.SOFTMAX_CROSS_ENTROPY;
         ComputationGraph net = FineTuner.transferNet(m.net(), m.spec(), train.classes(), s, loss);

@@ -83,12 +83,16 @@ public final class PrepareCommand implements Callable<Integer> {
     @Option(names = "--overwrite", description = "Replace an output that holds a data set prepared from other inputs or settings.")
     boolean overwrite;
 
+    @Option(names = "--multi-label", description = "Manifests: multi-label (sigmoid) whatever the label column; without it, a "
+            + "'labels' column or array values mean multi-label and a 'label' column single-label.")
+    boolean multiLabel;
+
     @Override
     public Integer call() throws Exception {
         PrepareConfig config = new PrepareConfig(input, InputFormat.parse(format), output,
                 new ImageProcessor.Config(maxSide, jpegQuality, maxBytes, maxPixels, minSide),
                 Math.round(shardSizeMb * (1 << 20)), holdout, seed, classNames, wordnetNames, dedupAgainst,
-                dedupDistance, partitions, allowRoots, overwrite);
+                dedupDistance, partitions, allowRoots, overwrite, multiLabel);
         SparkSession spark = SparkSessions.get("bit prepare");
         DatasetManifest m = new PrepareJob(spark, config).run();
         PrintWriter out = spec.commandLine().getOut();

@@ -22,8 +22,13 @@ public final class TransferDataOptions {
         return InMemoryDataset.load(data, "train", Stores.hadoopConfiguration());
     }
 
-    InMemoryDataset eval() throws IOException {
-        return (evalData == null ? InMemoryDataset.load(data, "holdout", Stores.hadoopConfiguration())
-                : InMemoryDataset.load(evalData, "train", Stores.hadoopConfiguration())).firstN(evalMax);
+    /** The evaluation set; one from --eval-data must have the training set's classes, in the same order. */
+    InMemoryDataset eval(InMemoryDataset train) throws IOException {
+        if (evalData == null) {
+            return InMemoryDataset.load(data, "holdout", Stores.hadoopConfiguration()).firstN(evalMax);
+        }
+        InMemoryDataset e = InMemoryDataset.load(evalData, "train", Stores.hadoopConfiguration()).firstN(evalMax);
+        e.requireClasses(train.classNames(), data + " (--data)", evalData + " (--eval-data)");
+        return e;
     }
 }

@@ -1,6 +1,5 @@
 package io.bitspark.jobs.io;
 
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -54,25 +53,11 @@ public final class HadoopStore implements ArtifactStore {
 
     /** On HDFS, closing hsyncs first (the blocks reach the datanodes' disks); object stores publish on close. */
     private static OutputStream durable(FSDataOutputStream raw) {
-        return new BufferedOutputStream(raw, 1 << 16) {
-            private boolean closed;
-
-            @Override
-            public void close() throws IOException {
-                if (closed) {
-                    return;
-                }
-                closed = true;
-                try {
-                    flush();
-                    if (raw.hasCapability(StreamCapabilities.HSYNC)) {
-                        raw.hsync();
-                    }
-                } finally {
-                    raw.close();
-                }
+        return new io.bitspark.model.checkpoint.DurableOutputStream(raw, () -> {
+            if (raw.hasCapability(StreamCapabilities.HSYNC)) {
+                raw.hsync();
             }
-        };
+        }, raw, () -> { });
     }
 
     /** Object stores (s3a, gs, abfs without hierarchical namespace) check and then write: two racing creators can both win. */

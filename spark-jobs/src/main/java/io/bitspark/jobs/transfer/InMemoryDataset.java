@@ -100,4 +100,24 @@ public record InMemoryDataset(List<ShardReader.Example> rows, List<String> class
         return n <= 0 || n >= rows.size() ? this
                 : new InMemoryDataset(rows.subList(0, n), classNames, multiLabel, manifestHash, medianWidth, medianHeight);
     }
+
+    /**
+     * Refuses to compare predictions across two class indices that differ (labels would be silently misaligned):
+     * {@code expected} (a checkpoint's or a training set's class names, in index order) against this data set's.
+     */
+    public void requireClasses(List<String> expected, String expectedWhat, String thisWhat) {
+        if (expected == null || expected.equals(classNames)) {
+            return;
+        }
+        int at = 0;
+        while (at < Math.min(expected.size(), classNames.size()) && expected.get(at).equals(classNames.get(at))) {
+            at++;
+        }
+        String where = at < Math.min(expected.size(), classNames.size())
+                ? "class " + at + " is '" + expected.get(at) + "' there and '" + classNames.get(at) + "' here"
+                : expected.size() + " classes there, " + classNames.size() + " here";
+        throw new IllegalArgumentException("the classes of " + thisWhat + " differ from those of " + expectedWhat + " (" + where + "; "
+                + expected.size() + " vs " + classNames.size() + " names): prepare it with --class-names listing the classes in "
+                + "that order, or fine-tune on it");
+    }
 }

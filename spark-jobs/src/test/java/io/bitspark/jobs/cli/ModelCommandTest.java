@@ -10,11 +10,11 @@ import org.junit.jupiter.api.Test;
 
 import io.bitspark.jobs.BitMain;
 
-class ModelCommandTest {
+public class ModelCommandTest {
 
-    record Run(int code, String out, String err) {}
+    public record Run(int code, String out, String err) {}
 
-    static Run bit(String... args) {
+    public static Run bit(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int code = BitMain.run(new PrintWriter(out, true), new PrintWriter(err, true), args);

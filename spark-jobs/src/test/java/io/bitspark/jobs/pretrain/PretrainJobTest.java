@@ -195,17 +195,6 @@ class PretrainJobTest {
         assertTrue(diff < 1e-5, "parameters differ by " + diff);
     }
 
-    /** Flips one byte in the middle of a file: the size stays right, so only the checksum can tell. */
-    static void corrupt(Path file) throws Exception {
-        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(file.toFile(), "rw")) {
-            long at = f.length() / 2;
-            f.seek(at);
-            int b = f.read();
-            f.seek(at);
-            f.write(b ^ 0x40);
-        }
-    }
-
     /**
      * The newest checkpoint is corrupt but of the right size: resume sets it aside, says so, continues from the one
      * before, and ends bitwise where an uninterrupted run does.
@@ -216,7 +205,7 @@ class PretrainJobTest {
                 tmp.resolve("full").toString(), false, PretrainJob.Mode.SPARK).run();
         Path run = tmp.resolve("run");
         new PretrainJob(spark, config("train.max_steps=4"), dataset.toString(), run.toString(), false, PretrainJob.Mode.SPARK).run();
-        corrupt(run.resolve("checkpoints/step-00000004/model.zip"));
+        io.bitspark.model.run.RunDirectoryTest.corrupt(run.resolve("checkpoints/step-00000004/model.zip"));
         PretrainJob.Result resumed = new PretrainJob(spark, config("train.max_steps=6"), dataset.toString(), run.toString(), true,
                 PretrainJob.Mode.SPARK).run();
         assertTrue(resumed.resumedFrom().endsWith("checkpoints/step-00000002/"), resumed.resumedFrom());
@@ -437,6 +426,25 @@ class PretrainJobTest {
                 assertTrue(num(r, "grad_norm") > 0.05, "the norm before clipping is logged");
             }
         }
+    }
+
+    /** A checkpoint whose class order differs from the data set's is refused by evaluate, not silently misaligned. */
+    @Test
+    void evaluateRefusesMisalignedClassNames(@TempDir Path tmp) throws Exception {
+        PretrainJob.Result r = new PretrainJob(null, config("train.max_steps=1"), dataset.toString(), tmp.resolve("run").toString(), false,
+                PretrainJob.Mode.SINGLE_PROCESS).run();
+        io.bitspark.model.checkpoint.LocalStore store = new io.bitspark.model.checkpoint.LocalStore(tmp);
+        io.bitspark.model.checkpoint.Provenance p = io.bitspark.model.checkpoint.ProjectCheckpoint.readProvenance(store, "run/checkpoints/step-00000001");
+        assertEquals(List.of("class0", "class1", "class2", "class3"), p.classNames());
+        io.bitspark.model.checkpoint.ProjectCheckpoint.write(store, "swapped", r.net(),
+                p.withClassNames(List.of("class1", "class0", "class2", "class3")), false);
+        io.bitspark.jobs.cli.ModelCommandTest.Run ok = io.bitspark.jobs.cli.ModelCommandTest.bit("evaluate", "--checkpoint",
+                tmp.resolve("run/checkpoints/step-00000001").toString(), "--data", dataset.toString(), "--resolution", "16");
+        assertEquals(0, ok.code(), ok.err());
+        io.bitspark.jobs.cli.ModelCommandTest.Run bad = io.bitspark.jobs.cli.ModelCommandTest.bit("evaluate", "--checkpoint",
+                tmp.resolve("swapped").toString(), "--data", dataset.toString(), "--resolution", "16");
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("class 0 is 'class1' there and 'class0' here") && bad.err().contains("--class-names"), bad.err());
     }
 
     @Test
