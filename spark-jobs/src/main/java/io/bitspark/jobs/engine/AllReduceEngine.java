@@ -141,10 +141,10 @@ public final class AllReduceEngine implements TrainingEngine {
             if (w.checkpoint() != null) {
                 checkpoint = w.checkpoint();
             }
-            if (w.invalid() != null && invalid == null) {
+            if (w.invalid() != null && (invalid == null || invalid.equals("see another rank"))) {
                 invalid = w.invalid();
             }
-            if (w.checkpointError() != null && checkpointError == null) {
+            if (w.checkpointError() != null && (checkpointError == null || checkpointError.equals("written by rank 0"))) {
                 checkpointError = w.checkpointError();
             }
             if (w.note() != null && note == null) {

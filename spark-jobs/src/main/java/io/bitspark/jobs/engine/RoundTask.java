@@ -357,18 +357,14 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
             } finally {
                 prefetch.shutdownNow();
             }
-            // Before anything reads the parameters: each rank checks its slice, and all learn the first bad one.
+            // Before anything reads the parameters: each rank checks its slice, and all learn whether any slice is bad
+            // (one float per rank over the mesh; the rank that found it names the parameter to the driver).
             String invalid = null;
             if (request.evaluate() || request.fewshot() || request.checkpoint() != null) {
                 long[] mine = ParameterLayout.slice(rep.params.length(), rank, ctx.workers());
                 long bad = ParameterLayout.firstNonFinite(rep.params, mine[0], mine[1]);
-                String[] all = task.allGather(bad < 0 ? "" : rep.layout.describe(bad) + " = " + rep.params.getFloat(bad));
-                for (String a : all) {
-                    if (!a.isEmpty()) {
-                        invalid = a;
-                        break;
-                    }
-                }
+                boolean any = anyRank(mesh, rank, ctx.workers(), bad >= 0);
+                invalid = bad >= 0 ? rep.layout.describe(bad) + " = " + rep.params.getFloat(bad) : any ? "see another rank" : null;
             }
             HoldoutEvaluator.Part eval = null;
             if (request.evaluate() && invalid == null) {
@@ -387,11 +383,9 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
                     checkpointError = e.getMessage();
                     LOG.warn("rank {}: writing checkpoint {} failed: {}", rank, request.checkpoint().dir(), checkpointError);
                 }
-                // Every rank learns whether the checkpoint exists (the run must not end before it does).
-                for (String a : task.allGather(checkpointError == null ? "" : checkpointError)) {
-                    if (!a.isEmpty()) {
-                        checkpointError = a;
-                    }
+                // Every rank learns whether the checkpoint exists (the run must not end before it does); rank 0 says why not.
+                if (anyRank(mesh, rank, ctx.workers(), checkpointError != null) && checkpointError == null) {
+                    checkpointError = "written by rank 0";
                 }
             }
             long sent = mesh.bytesSent() - sent0;
@@ -417,6 +411,20 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
             out[j] = ctx.trainLoader().load(ctx.share(step, rank, j));
         }
         return out;
+    }
+
+    /** True on every rank when {@code mine} is true on any rank: one float per rank, summed over the mesh. */
+    static boolean anyRank(Mesh mesh, int rank, int workers, boolean mine) throws IOException {
+        org.nd4j.linalg.api.ndarray.INDArray f = Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, workers);
+        try {
+            if (mine) {
+                f.putScalar(rank, 1f);
+            }
+            mesh.allReduceSum(f);
+            return f.sumNumber().doubleValue() > 0;
+        } finally {
+            f.close();
+        }
     }
 
     /** A checkpoint that could not be written to the store; the collectives of the round completed regardless. */
