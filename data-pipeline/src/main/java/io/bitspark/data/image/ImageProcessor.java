@@ -95,6 +95,7 @@ public final class ImageProcessor {
         BufferedImage img;
         int w;
         int h;
+        int subsampling;
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
             reader.setInput(in, true, true);
             w = reader.getWidth(0);
@@ -114,7 +115,15 @@ public final class ImageProcessor {
                     }
                 }
             });
-            img = reader.read(0);
+            // Only a shorter side of maxSide is kept: a large image is decoded subsampled by an integer factor that still
+            // leaves at least twice that (the area-averaging resize then removes the aliasing), so transient memory
+            // and time follow the output size, not the camera's (a 5640x3172 photo: 1 of 4 rows and columns).
+            javax.imageio.ImageReadParam param = reader.getDefaultReadParam();
+            subsampling = Math.max(1, Math.min(w, h) / (2 * config.maxSide()));
+            if (subsampling > 1) {
+                param.setSourceSubsampling(subsampling, subsampling, 0, 0);
+            }
+            img = reader.read(0, param);
             if (warning[0] != null && warning[0].toLowerCase(Locale.ROOT).contains("premature end")) {
                 return Result.reject(RejectReason.TRUNCATED, warning[0]);
             }
@@ -143,12 +152,16 @@ public final class ImageProcessor {
         byte[] jpeg;
         try {
             BufferedImage rgb = toRgb(img);
+            int orientation = 1;
             if (format == ImageFormat.JPEG) {
                 stage = "EXIF orientation";
-                rgb = orient(rgb, Exif.jpegOrientation(bytes));
+                orientation = Exif.jpegOrientation(bytes);
+                rgb = orient(rgb, orientation);
             }
-            srcW = rgb.getWidth();
-            srcH = rgb.getHeight();
+            // The source size is the file's (after orientation), whatever the decoder's subsampling.
+            boolean swapped = orientation >= 5 && orientation <= 8;
+            srcW = subsampling == 1 ? rgb.getWidth() : swapped ? h : w;
+            srcH = subsampling == 1 ? rgb.getHeight() : swapped ? w : h;
             stage = "resize";
             out = resizeShorterSide(rgb, config.maxSide());
             stage = "perceptual hash";

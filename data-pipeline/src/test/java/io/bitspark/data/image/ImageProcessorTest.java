@@ -25,6 +25,24 @@ class ImageProcessorTest {
 
     static final ImageProcessor PROCESSOR = new ImageProcessor(ImageProcessor.Config.defaults());
 
+    /**
+     * A real 5640x3172 photo (Debian mate-backgrounds) is decoded subsampled (1 in 4, still at least twice the kept
+     * size): the output keeps its shorter side of 256 and its aspect, the source size is the file's, and a heap far
+     * smaller than the full decode needs (5640 x 3172 x 4 bytes = 72 MB for one ARGB copy) is enough.
+     */
+    @Test
+    void largePhotosAreDecodedSubsampled() throws Exception {
+        java.nio.file.Path photo = java.nio.file.Path.of("/usr/share/backgrounds/mate/abstract/Elephants_5640x3172.jpg");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.exists(photo), "mate-backgrounds (bin/setup installs it)");
+        ImageProcessor p = new ImageProcessor(new ImageProcessor.Config(256, 90, 64L << 20, 89_478_485L, 8));
+        ImageProcessor.Result r = p.process(java.nio.file.Files.readAllBytes(photo));
+        assertTrue(r.ok(), r.reason() + " " + r.detail());
+        assertEquals(256, r.height());
+        assertEquals(Math.round(256 * 5640 / 3172.0), r.width(), 1.0);
+        assertEquals(5640, r.sourceWidth());
+        assertEquals(3172, r.sourceHeight());
+    }
+
     static byte[] fixture(String name) throws Exception {
         try (InputStream in = ImageProcessorTest.class.getResourceAsStream("/images/" + name)) {
             assertNotNull(in, name);
