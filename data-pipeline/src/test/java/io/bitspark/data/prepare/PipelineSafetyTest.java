@@ -36,8 +36,8 @@ import io.bitspark.data.manifest.DatasetManifest;
 /**
  * One corpus of hostile or broken input, prepared as a user would: manifest rows that escape their folder
  * (parent paths, absolute paths, other schemes, a symbolic link, an HTTP server that must receive nothing), an
- * endless HTTP body from an allowed root, an empty class folder, a symbolic link loop, tar link entries, and Spark
- * splitting shard files (maxRecordsPerFile). Every input is written or rejected with the expected reason, and the
+ * endless HTTP body from an allowed root, an image that decodes and then fails (JPEG encoding), an empty class
+ * folder, a symbolic link loop, tar link entries, and Spark splitting shard files (maxRecordsPerFile). Every input is written or rejected with the expected reason, and the
  * shard files hold exactly the rows counted as written.
  */
 class PipelineSafetyTest {
@@ -166,6 +166,8 @@ class PipelineSafetyTest {
         }
         Files.createDirectories(in.resolve("empty"));
         Files.createSymbolicLink(in.resolve("dog/loop"), in.resolve("dog"));
+        // A real image that decodes and then fails: 8 x 70,000 pixels is a valid PNG, but JPEG stops at 65,500 per side.
+        Files.write(in.resolve("cat/tall.png"), TestImages.png(77, 8, 70_000));
         Path out = tmp.resolve("out");
         spark.conf().set("spark.sql.files.maxRecordsPerFile", "2");
         DatasetManifest man;
@@ -177,8 +179,9 @@ class PipelineSafetyTest {
         assertEquals(List.of("cat", "dog", "empty"), man.classNames(), "the empty class folder keeps its index");
         assertEquals(0, man.classes().get(2).count());
         Map<String, String> r = rejects(out);
-        assertEquals(1, r.size(), r.toString());
-        assertTrue(r.values().iterator().next().startsWith("NOT_A_FILE: symbolic link loop"), r.toString());
+        assertEquals(2, r.size(), r.toString());
+        assertTrue(r.get("dog/loop").startsWith("NOT_A_FILE: symbolic link loop"), r.toString());
+        assertTrue(r.get("cat/tall.png").startsWith("PROCESSING_FAILED: JPEG encoding failed"), r.toString());
         assertEquals(24, man.totals().written());
         assertTrue(man.train().size() >= 24 * 0.8 / 2, "files split at 2 rows are all in the manifest: " + man.train().size());
         checkTotals(man, out);
