@@ -137,30 +137,75 @@ public final class RunReport {
             ft.computeIfAbsent(init, x -> new TreeMap<>()).computeIfAbsent(k, x -> new ArrayList<>()).add(((Number) r.get("fineTuneTop1")).doubleValue());
             lp.computeIfAbsent(init, x -> new TreeMap<>()).computeIfAbsent(k, x -> new ArrayList<>()).add(((Number) r.get("probeTop1")).doubleValue());
         }
-        XYSeriesCollection c = new XYSeriesCollection();
-        html.append("<h2>Few-shot transfer</h2><table><tr><th>init</th><th>shots</th><th>fine-tune top-1 (median)</th><th>linear probe top-1 (median)</th></tr>");
+        org.jfree.data.xy.YIntervalSeriesCollection c = new org.jfree.data.xy.YIntervalSeriesCollection();
+        java.util.TreeSet<Integer> shots = new java.util.TreeSet<>();
+        html.append("<h2>Few-shot transfer</h2><table><tr><th>init</th><th>shots</th><th>fine-tune top-1: median (min-max)</th>"
+                + "<th>linear probe top-1: median (min-max)</th></tr>");
         for (String init : ft.keySet()) {
-            XYSeries a = new XYSeries(init + " fine-tune");
-            XYSeries b = new XYSeries(init + " linear probe");
+            org.jfree.data.xy.YIntervalSeries a = new org.jfree.data.xy.YIntervalSeries(init + " fine-tune");
+            org.jfree.data.xy.YIntervalSeries b = new org.jfree.data.xy.YIntervalSeries(init + " linear probe");
             for (int k : ft.get(init).keySet()) {
-                double mf = median(ft.get(init).get(k));
-                double ml = median(lp.get(init).get(k));
-                a.add(k, mf);
-                b.add(k, ml);
-                html.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%d</td><td>%.3f</td><td>%.3f</td></tr>", escape(init), k, mf, ml));
+                List<Double> f = ft.get(init).get(k);
+                List<Double> l = lp.get(init).get(k);
+                double mf = median(f);
+                double ml = median(l);
+                a.add(k, mf, java.util.Collections.min(f), java.util.Collections.max(f));
+                b.add(k, ml, java.util.Collections.min(l), java.util.Collections.max(l));
+                shots.add(k);
+                html.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%d</td><td>%.3f (%.3f-%.3f)</td><td>%.3f (%.3f-%.3f)</td></tr>",
+                        escape(init), k, mf, java.util.Collections.min(f), java.util.Collections.max(f), ml,
+                        java.util.Collections.min(l), java.util.Collections.max(l)));
             }
             c.addSeries(a);
             c.addSeries(b);
         }
         html.append("</table>");
-        JFreeChart chart = ChartFactory.createXYLineChart("Few-shot accuracy", "images per class", "top-1", c,
-                PlotOrientation.VERTICAL, true, false, false);
+        // Shots on a log axis with a tick at each k measured; median lines with min-max bands over the seeds.
+        org.jfree.chart.axis.LogAxis x = new org.jfree.chart.axis.LogAxis("images per class (log scale)") {
+            @Override
+            protected List refreshTicksHorizontal(java.awt.Graphics2D g2, java.awt.geom.Rectangle2D dataArea,
+                                                  org.jfree.chart.ui.RectangleEdge edge) {
+                List<org.jfree.chart.axis.Tick> ticks = new ArrayList<>();
+                for (int k : shots) {
+                    ticks.add(new org.jfree.chart.axis.NumberTick(org.jfree.chart.axis.TickType.MAJOR, k, String.valueOf(k),
+                            org.jfree.chart.ui.TextAnchor.TOP_CENTER, org.jfree.chart.ui.TextAnchor.CENTER, 0.0));
+                }
+                return ticks;
+            }
+        };
+        if (!shots.isEmpty()) {
+            x.setRange(shots.first() / 1.3, shots.last() * 1.3);
+        }
+        org.jfree.chart.axis.NumberAxis y = new org.jfree.chart.axis.NumberAxis("top-1");
+        y.setAutoRangeIncludesZero(false);
+        org.jfree.chart.renderer.xy.DeviationRenderer r = new org.jfree.chart.renderer.xy.DeviationRenderer(true, true);
+        r.setAlpha(0.18f);
+        for (int i = 0; i < c.getSeriesCount(); i++) {
+            Color col = PALETTE[i % PALETTE.length];
+            r.setSeriesPaint(i, col);
+            r.setSeriesFillPaint(i, col);
+            r.setSeriesStroke(i, new java.awt.BasicStroke(2.2f, java.awt.BasicStroke.CAP_ROUND, java.awt.BasicStroke.JOIN_ROUND,
+                    1f, i % 2 == 1 ? new float[] {7f, 5f} : null, 0f));
+        }
+        org.jfree.chart.plot.XYPlot plot = new org.jfree.chart.plot.XYPlot(c, x, y, r);
+        JFreeChart chart = new JFreeChart("Few-shot accuracy (median over seeds, min-max band)", JFreeChart.DEFAULT_TITLE_FONT, plot, true);
         png(run, chart, "fewshot.png");
         html.append("<img src=\"fewshot.png\" alt=\"few-shot accuracy\">");
     }
 
+    /** Okabe and Ito's colour-blind-safe palette (no yellow: it vanishes on white). */
+    static final Color[] PALETTE = {new Color(0x0072B2), new Color(0xD55E00), new Color(0x009E73), new Color(0xCC79A7),
+            new Color(0xE69F00), new Color(0x56B4E9), new Color(0x000000)};
+
     private static void png(ArtifactStore run, JFreeChart chart, String file) throws IOException {
         chart.setBackgroundPaint(Color.WHITE);
+        org.jfree.chart.renderer.xy.XYItemRenderer renderer = chart.getXYPlot().getRenderer();
+        if (!(renderer instanceof org.jfree.chart.renderer.xy.DeviationRenderer)) {
+            for (int i = 0; i < chart.getXYPlot().getSeriesCount(); i++) {
+                renderer.setSeriesPaint(i, PALETTE[i % PALETTE.length]);
+                renderer.setSeriesStroke(i, new java.awt.BasicStroke(2f));
+            }
+        }
         chart.getXYPlot().setBackgroundPaint(Color.WHITE);
         chart.getXYPlot().setDomainGridlinePaint(Color.LIGHT_GRAY);
         chart.getXYPlot().setRangeGridlinePaint(Color.LIGHT_GRAY);
