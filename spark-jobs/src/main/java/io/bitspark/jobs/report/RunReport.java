@@ -62,7 +62,8 @@ public final class RunReport {
                 }
                 html.append("</p>");
             }
-            plot(run, html, byStep, "loss", "Training loss", "loss.png");
+            runTable(run, html, byStep);
+            lossPlot(run, html, byStep);
             plot(run, html, byStep, "lr", "Learning rate", "lr.png");
             plot(run, html, byStep, "images_per_sec", "Images per second", "throughput.png");
             for (String k : new String[] {"holdout_top1", "holdout_top5", "holdout_map"}) {
@@ -103,6 +104,67 @@ public final class RunReport {
                 PlotOrientation.VERTICAL, false, false, false);
         png(run, chart, file);
         html.append("<img src=\"").append(file).append("\" alt=\"").append(escape(title)).append("\">");
+    }
+
+    /** Interval means of the loss in bold, the last step of each interval faint behind them. */
+    private static void lossPlot(ArtifactStore run, StringBuilder html, TreeMap<Long, Map<String, Object>> byStep) throws IOException {
+        XYSeries mean = new XYSeries("loss (mean over each log interval)");
+        XYSeries raw = new XYSeries("loss of the interval's last step");
+        byStep.forEach((step, r) -> {
+            if (r.get("loss") instanceof Number n) {
+                mean.add(step.doubleValue(), n.doubleValue());
+            }
+            if (r.get("loss_last") instanceof Number n) {
+                raw.add(step.doubleValue(), n.doubleValue());
+            }
+        });
+        if (mean.getItemCount() == 0) {
+            return;
+        }
+        XYSeriesCollection c = new XYSeriesCollection();
+        c.addSeries(mean);
+        if (raw.getItemCount() > 0) {
+            c.addSeries(raw);
+        }
+        JFreeChart chart = ChartFactory.createXYLineChart("Training loss", "global step", "loss", c, PlotOrientation.VERTICAL,
+                raw.getItemCount() > 0, false, false);
+        if (raw.getItemCount() > 0) {
+            chart.getXYPlot().getRenderer().setSeriesPaint(1, new Color(0x0072B2 | 0x40000000, true));
+            chart.getXYPlot().getRenderer().setSeriesStroke(1, new java.awt.BasicStroke(1f));
+        }
+        png(run, chart, "loss.png");
+        html.append("<img src=\"loss.png\" alt=\"Training loss\">");
+    }
+
+    /** What the run is: from the newest checkpoint's provenance (preset, data, batch, steps, seed, code). */
+    private static void runTable(ArtifactStore run, StringBuilder html, TreeMap<Long, Map<String, Object>> byStep) {
+        try {
+            io.bitspark.model.run.RunDirectory.Checkpoint c = new io.bitspark.model.run.RunDirectory(run).newestComplete();
+            if (c == null) {
+                return;
+            }
+            io.bitspark.model.checkpoint.Provenance p = io.bitspark.model.checkpoint.ProjectCheckpoint.readProvenance(run, c.dir());
+            Map<String, Object> cfg = p.config() == null ? Map.of() : p.config();
+            String[][] rows = {
+                    {"model", p.spec() == null ? "?" : p.spec().name() + " (" + cfg.getOrDefault("model.preset", "?") + ")"},
+                    {"data", String.valueOf(cfg.getOrDefault("run.data", "?")) + " (manifest " + p.dataManifestHash() + ")"},
+                    {"global batch", cfg.getOrDefault("train.global_batch", "?") + " (" + cfg.getOrDefault("run.workers", "?") + " workers x "
+                            + cfg.getOrDefault("run.batch_per_worker", "?") + ")"},
+                    {"engine", String.valueOf(cfg.getOrDefault("run.engine", "?"))},
+                    {"steps", p.globalStep() + " of " + cfg.getOrDefault("run.total_steps", "?") + " (" + cfg.getOrDefault("run.steps_per_epoch", "?")
+                            + " per epoch)"},
+                    {"seed", String.valueOf(p.seed())},
+                    {"newest checkpoint", run.uri(c.dir()) + " (" + p.createdAt() + ", " + p.codeVersion() + ")"},
+                    {"settings changed on resume", cfg.containsKey("run.lineage") ? String.valueOf(cfg.get("run.lineage")) : "none"},
+            };
+            html.append("<table>");
+            for (String[] r : rows) {
+                html.append("<tr><th>").append(escape(r[0])).append("</th><td>").append(escape(r[1])).append("</td></tr>");
+            }
+            html.append("</table>");
+        } catch (IOException | RuntimeException e) {
+            html.append("<p>No checkpoint provenance readable: ").append(escape(String.valueOf(e.getMessage()))).append("</p>");
+        }
     }
 
     /** The upstream few-shot evaluator's probes ({@code fewshot_<k>shot}, mean over tasks) against the step, one line per k. */
@@ -202,8 +264,10 @@ public final class RunReport {
         org.jfree.chart.renderer.xy.XYItemRenderer renderer = chart.getXYPlot().getRenderer();
         if (!(renderer instanceof org.jfree.chart.renderer.xy.DeviationRenderer)) {
             for (int i = 0; i < chart.getXYPlot().getSeriesCount(); i++) {
-                renderer.setSeriesPaint(i, PALETTE[i % PALETTE.length]);
-                renderer.setSeriesStroke(i, new java.awt.BasicStroke(2f));
+                if (renderer.getSeriesPaint(i) == null) {
+                    renderer.setSeriesPaint(i, PALETTE[i % PALETTE.length]);
+                    renderer.setSeriesStroke(i, new java.awt.BasicStroke(2f));
+                }
             }
         }
         chart.getXYPlot().setBackgroundPaint(Color.WHITE);

@@ -98,6 +98,8 @@ class FashionMnistPretrainTest {
         Run report = ModelCommandTest.bit("report", tmp.resolve("run").toString());
         assertEquals(0, report.code(), report.err());
         String html = Files.readString(tmp.resolve("run/report/index.html"));
+        assertTrue(html.contains("<th>global batch</th><td>64 (2 workers x 32)</td>") && html.contains("<th>steps</th><td>72 of 72"),
+                "the run's table: " + html);
         for (String png : new String[] {"loss.png", "lr.png", "throughput.png", "holdout_top1.png", "fewshot_steps.png", "fewshot.png"}) {
             assertTrue(html.contains("src=\"" + png + "\""), png + " missing from the page");
             java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(tmp.resolve("run/report/" + png).toFile());
