@@ -76,10 +76,7 @@ public final class ProjectCheckpoint {
      */
     public static Provenance verify(ArtifactStore store, String dir) throws IOException {
         Provenance p = readProvenance(store, dir);
-        Provenance.FileDigest want = p.files() == null ? null : p.files().get(MODEL);
-        if (want == null) {
-            throw new CheckpointException(store.uri(dir) + ": provenance lists no " + MODEL);
-        }
+        Provenance.FileDigest want = recorded(store, dir, p);
         if (!store.exists(child(dir, MODEL))) {
             throw new CheckpointException(store.uri(child(dir, MODEL)) + ": missing");
         }
@@ -92,12 +89,26 @@ public final class ProjectCheckpoint {
                 bytes += n;
             }
         }
-        String digest = hex(sha);
+        check(store, dir, want, bytes, hex(sha));
+        return p;
+    }
+
+    /** The size and SHA-256 the provenance records for the model file. */
+    private static Provenance.FileDigest recorded(ArtifactStore store, String dir, Provenance p) throws CheckpointException {
+        Provenance.FileDigest want = p.files() == null ? null : p.files().get(MODEL);
+        if (want == null) {
+            throw new CheckpointException(store.uri(dir) + ": provenance lists no " + MODEL);
+        }
+        return want;
+    }
+
+    /** Fails naming the file and both digests when what was read differs from what the provenance records. */
+    private static void check(ArtifactStore store, String dir, Provenance.FileDigest want, long bytes, String digest)
+            throws CheckpointException {
         if (bytes != want.bytes() || !digest.equals(want.sha256())) {
             throw new CheckpointException(store.uri(child(dir, MODEL)) + ": corrupt (" + bytes + " bytes, sha256 " + digest
                     + "; provenance says " + want.bytes() + " bytes, sha256 " + want.sha256() + ")");
         }
-        return p;
     }
 
     /** True when the writer (or a resume) read the model file back and found it sound: {@code verified.json} matches. */
@@ -152,22 +163,14 @@ public final class ProjectCheckpoint {
     /** Loads a checkpoint, verifying the model file's size and SHA-256 against the provenance. */
     public static Loaded read(ArtifactStore store, String dir, boolean loadUpdater) throws IOException {
         Provenance p = readProvenance(store, dir);
-        Provenance.FileDigest want = p.files() == null ? null : p.files().get(MODEL);
-        if (want == null) {
-            throw new CheckpointException(store.uri(dir) + ": provenance lists no " + MODEL);
-        }
+        Provenance.FileDigest want = recorded(store, dir, p);
         Path tmp = Files.createTempFile("bit-checkpoint-", ".zip");
         try {
             MessageDigest sha = sha256();
             try (InputStream in = new DigestInputStream(store.open(child(dir, MODEL)), sha)) {
                 Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             }
-            long bytes = Files.size(tmp);
-            String digest = hex(sha);
-            if (bytes != want.bytes() || !digest.equals(want.sha256())) {
-                throw new CheckpointException(store.uri(child(dir, MODEL)) + ": corrupt (" + bytes + " bytes, sha256 "
-                        + digest + "; provenance says " + want.bytes() + " bytes, sha256 " + want.sha256() + ")");
-            }
+            check(store, dir, want, Files.size(tmp), hex(sha));
             ComputationGraph net = ModelSerializer.restoreComputationGraph(tmp.toFile(), loadUpdater);
             return new Loaded(net, p);
         } finally {
