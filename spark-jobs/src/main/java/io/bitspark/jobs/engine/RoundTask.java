@@ -324,10 +324,7 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
                         if (ctx.gradClipNorm() > 0) {
                             // The global norm: every rank's partial sum, summed over the mesh (a few bytes).
                             long e0 = System.nanoTime();
-                            org.nd4j.linalg.api.ndarray.INDArray total = Nd4j.valueArrayOf(new long[] {ctx.workers()}, (float) g2);
-                            mesh.allReduceSum(total);
-                            double norm = Math.sqrt(total.getDouble(0));
-                            total.close();
+                            double norm = Math.sqrt(sumOverRanks(mesh, ctx.workers(), g2));
                             scale = norm > ctx.gradClipNorm() ? ctx.gradClipNorm() / norm : 1.0;
                             exchanged = System.nanoTime() - e0;
                         }
@@ -413,15 +410,17 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
         return out;
     }
 
-    /** True on every rank when {@code mine} is true on any rank: one float per rank, summed over the mesh. */
+    /** True on every rank when {@code mine} is true on any rank. */
     static boolean anyRank(Mesh mesh, int rank, int workers, boolean mine) throws IOException {
-        org.nd4j.linalg.api.ndarray.INDArray f = Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, workers);
+        return sumOverRanks(mesh, workers, mine ? 1 : 0) > 0;
+    }
+
+    /** The sum over all ranks of one value per rank, on every rank (a float per rank over the mesh). */
+    static double sumOverRanks(Mesh mesh, int workers, double value) throws IOException {
+        org.nd4j.linalg.api.ndarray.INDArray f = Nd4j.valueArrayOf(new long[] {workers}, (float) value);
         try {
-            if (mine) {
-                f.putScalar(rank, 1f);
-            }
             mesh.allReduceSum(f);
-            return f.sumNumber().doubleValue() > 0;
+            return f.getDouble(0);
         } finally {
             f.close();
         }
