@@ -11,7 +11,8 @@ import org.nd4j.linalg.dataset.DataSet;
 /**
  * One optimizer step over a batch too large to fit at once: gradients of the micro-batches are summed
  * (DL4J's per-layer gradients are sums over examples), then the updater divides by the whole batch size and
- * applies L2, momentum and the learning rate of {@code iteration}, exactly as one step on the whole batch.
+ * applies L2, momentum and the learning rate of {@code iteration}, exactly as one step on the whole batch. Networks
+ * updated by {@link SgdMomentum} everywhere take the fused update ({@link SgdStep}); others DL4J's updater.
  */
 public final class MicroBatchStep {
 
@@ -19,6 +20,11 @@ public final class MicroBatchStep {
 
     /** Runs the step; returns the mean loss over the whole batch (without regularization terms). */
     public static double step(ComputationGraph net, List<DataSet> microBatches, int iteration, int epoch) {
+        SgdStep fused = SgdStep.orNull(net);
+        if (fused != null) {
+            double penalty = net.calcRegularizationScore(true);
+            return fused.step(microBatches, iteration, epoch, 0) - penalty;
+        }
         INDArray accumulated = null;
         double lossSum = 0;
         int examples = 0;

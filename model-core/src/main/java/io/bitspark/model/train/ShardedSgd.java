@@ -1,5 +1,7 @@
 package io.bitspark.model.train;
 
+import java.util.List;
+
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -15,7 +17,10 @@ import io.bitspark.model.layers.FusedKernels;
 public final class ShardedSgd {
 
     private static final sun.misc.Unsafe UNSAFE = FusedKernels.unsafe();
-    private static final int CHUNK = 1 << 16;
+    private static final int CHUNK = 1 << 14;
+    private static final long FLOATS = sun.misc.Unsafe.ARRAY_FLOAT_BASE_OFFSET;
+    /** Per thread: chunks of parameters, gradient and momentum, in arrays the JIT vectorises loops over. */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][CHUNK]);
 
 
     private ShardedSgd() {}
@@ -26,17 +31,20 @@ public final class ShardedSgd {
      * @param velocity       momentum; element {@code i} at {@code velocity[i - velocityOffset]}
      * @param velocityOffset the first element {@code velocity} holds: {@code from} for a shard, 0 for a full copy
      */
-    public static void step(INDArray params, INDArray gradSum, INDArray velocity, long velocityOffset, long from, long to,
-                            ParameterLayout layout, int batch, double lr, double mu) {
-        step(params, gradSum, velocity, velocityOffset, from, to, layout, batch, 1.0, lr, mu);
+    public static double[] step(INDArray params, INDArray gradSum, INDArray velocity, long velocityOffset, long from, long to,
+                                ParameterLayout layout, int batch, double lr, double mu) {
+        return step(params, gradSum, velocity, velocityOffset, from, to, layout, batch, 1.0, lr, mu);
     }
 
     /**
      * The same step with the averaged gradient multiplied by {@code gradScale} before weight decay is added (global
      * gradient-norm clipping: {@code min(1, clip / norm)}).
+     *
+     * @return the sums of squares over {@code [from, to)} of the averaged gradient before scaling and weight decay
+     *     (element 0) and of the updated parameters (element 1), from the same pass
      */
-    public static void step(INDArray params, INDArray gradSum, INDArray velocity, long velocityOffset, long from, long to,
-                            ParameterLayout layout, int batch, double gradScale, double lr, double mu) {
+    public static double[] step(INDArray params, INDArray gradSum, INDArray velocity, long velocityOffset, long from, long to,
+                                ParameterLayout layout, int batch, double gradScale, double lr, double mu) {
         if (params.dataType() != DataType.FLOAT || gradSum.dataType() != DataType.FLOAT || velocity.dataType() != DataType.FLOAT) {
             throw new IllegalArgumentException("the sharded optimizer runs on float32 vectors");
         }
@@ -48,42 +56,106 @@ public final class ShardedSgd {
         long v = FusedKernels.address(velocity);
         float fmu = (float) mu;
         float flr = (float) lr;
-        float fbatch = batch;
         float fscale = (float) gradScale;
-        boolean scaled = gradScale != 1.0;
-        for (ParameterLayout.Segment s : layout.segments()) {
+        // Work items: chunks of at most CHUNK elements, none spanning two segments; one parallel pass over all.
+        List<ParameterLayout.Segment> segs = layout.segments();
+        int count = 0;
+        for (ParameterLayout.Segment s : segs) {
             long lo = Math.max(from, s.offset());
             long hi = Math.min(to, s.offset() + s.length());
-            if (lo >= hi) {
-                continue;
+            if (lo < hi) {
+                count += (int) ((hi - lo + CHUNK - 1) / CHUNK);
             }
-            boolean divide = s.divideByBatch();
-            float l2 = (float) s.l2();
-            long n = hi - lo;
-            int chunks = (int) ((n + CHUNK - 1) / CHUNK);
-            long first = lo;
-            FusedKernels.parallel(chunks, c -> {
-                long a = first + (long) c * CHUNK;
-                long b = Math.min(hi, a + CHUNK);
-                for (long i = a; i < b; i++) {
-                    long wi = w + 4 * i;
-                    long k = 4 * (i - velocityOffset);
-                    float wv = UNSAFE.getFloat(wi);
-                    float gi = UNSAFE.getFloat(g + 4 * i);
-                    if (divide) {
-                        gi = gi / fbatch;
-                    }
-                    if (scaled) {
-                        gi = gi * fscale;
-                    }
-                    if (l2 != 0f) {
-                        gi = gi + l2 * wv;
-                    }
-                    float vi = fmu * UNSAFE.getFloat(v + k) + gi;
-                    UNSAFE.putFloat(v + k, vi);
-                    UNSAFE.putFloat(wi, wv - flr * vi);
-                }
-            });
         }
+        long[] starts = new long[count];
+        int[] lengths = new int[count];
+        int[] segment = new int[count];
+        int item = 0;
+        for (int j = 0; j < segs.size(); j++) {
+            ParameterLayout.Segment s = segs.get(j);
+            long hi = Math.min(to, s.offset() + s.length());
+            for (long lo = Math.max(from, s.offset()); lo < hi; lo += CHUNK) {
+                starts[item] = lo;
+                lengths[item] = (int) Math.min(CHUNK, hi - lo);
+                segment[item] = j;
+                item++;
+            }
+        }
+        double[] sums = new double[2 * count];
+        FusedKernels.parallel(count, c -> {
+            ParameterLayout.Segment s = segs.get(segment[c]);
+            // Division by the batch as a division, not a multiplication by its inverse: DL4J's updater divides.
+            float divisor = s.divideByBatch() ? batch : 1f;
+            float l2 = (float) s.l2();
+            long a = starts[c];
+            int len = lengths[c];
+            float[][] buf = SCRATCH.get();
+            float[] wb = buf[0];
+            float[] gb = buf[1];
+            float[] vb = buf[2];
+            long vAt = v + 4 * (a - velocityOffset);
+            UNSAFE.copyMemory(null, w + 4 * a, wb, FLOATS, 4L * len);
+            UNSAFE.copyMemory(null, g + 4 * a, gb, FLOATS, 4L * len);
+            UNSAFE.copyMemory(null, vAt, vb, FLOATS, 4L * len);
+            if (divisor != 1f) {
+                for (int k = 0; k < len; k++) {
+                    gb[k] = gb[k] / divisor;
+                }
+            }
+            sums[2 * c] = squares(gb, len);
+            if (fscale != 1f) {
+                for (int k = 0; k < len; k++) {
+                    gb[k] = gb[k] * fscale;
+                }
+            }
+            if (l2 != 0f) {
+                for (int k = 0; k < len; k++) {
+                    gb[k] = gb[k] + l2 * wb[k];
+                }
+            }
+            for (int k = 0; k < len; k++) {
+                float vi = fmu * vb[k] + gb[k];
+                vb[k] = vi;
+                wb[k] = wb[k] - flr * vi;
+            }
+            sums[2 * c + 1] = squares(wb, len);
+            UNSAFE.copyMemory(vb, FLOATS, null, vAt, 4L * len);
+            UNSAFE.copyMemory(wb, FLOATS, null, w + 4 * a, 4L * len);
+        });
+        double gradSquares = 0;
+        double paramSquares = 0;
+        for (int c = 0; c < count; c++) {
+            gradSquares += sums[2 * c];
+            paramSquares += sums[2 * c + 1];
+        }
+        return new double[] {gradSquares, paramSquares};
+    }
+
+    /**
+     * Sum of squares of {@code b[0, len)}: eight float partial sums over each block of 64 (independent additions the
+     * JIT keeps in flight), each block's total added in double.
+     */
+    static double squares(float[] b, int len) {
+        double s = 0;
+        for (int i = 0; i < len; i += 64) {
+            float f0 = 0, f1 = 0, f2 = 0, f3 = 0, f4 = 0, f5 = 0, f6 = 0, f7 = 0;
+            int e = Math.min(len, i + 64);
+            int k = i;
+            for (; k + 7 < e; k += 8) {
+                f0 += b[k] * b[k];
+                f1 += b[k + 1] * b[k + 1];
+                f2 += b[k + 2] * b[k + 2];
+                f3 += b[k + 3] * b[k + 3];
+                f4 += b[k + 4] * b[k + 4];
+                f5 += b[k + 5] * b[k + 5];
+                f6 += b[k + 6] * b[k + 6];
+                f7 += b[k + 7] * b[k + 7];
+            }
+            for (; k < e; k++) {
+                f0 += b[k] * b[k];
+            }
+            s += (double) ((f0 + f1) + (f2 + f3)) + (double) ((f4 + f5) + (f6 + f7));
+        }
+        return s;
     }
 }

@@ -318,20 +318,21 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
                     if (ctx.averagingFrequency() == 1) {
                         mesh.reduceScatter(rep.gradient(), ctx.bf16Gradients());
                         u = System.nanoTime();
-                        double g2 = rep.layout.gradientSquares(rep.gradient(), rep.from, rep.to, ctx.globalBatch());
                         double scale = 1.0;
                         long exchanged = 0;
                         if (ctx.gradClipNorm() > 0) {
                             // The global norm: every rank's partial sum, summed over the mesh (a few bytes).
+                            double g2 = rep.layout.gradientSquares(rep.gradient(), rep.from, rep.to, ctx.globalBatch());
                             long e0 = System.nanoTime();
                             double norm = Math.sqrt(sumOverRanks(mesh, ctx.workers(), g2));
                             scale = norm > ctx.gradClipNorm() ? ctx.gradClipNorm() / norm : 1.0;
                             exchanged = System.nanoTime() - e0;
                         }
-                        ShardedSgd.step(rep.params, rep.gradient(), rep.velocity, rep.velocityOffset, rep.from, rep.to, rep.layout,
-                                ctx.globalBatch(), scale, lr, ctx.momentum());
-                        gradSquares[(int) (s - start)] = g2;
-                        paramSquares[(int) (s - start)] = ParameterLayout.squares(rep.params, rep.from, rep.to);
+                        // The update's pass also sums the squares of this slice's gradient and updated parameters.
+                        double[] squares = ShardedSgd.step(rep.params, rep.gradient(), rep.velocity, rep.velocityOffset, rep.from,
+                                rep.to, rep.layout, ctx.globalBatch(), scale, lr, ctx.momentum());
+                        gradSquares[(int) (s - start)] = squares[0];
+                        paramSquares[(int) (s - start)] = squares[1];
                         long w = System.nanoTime();
                         mesh.allGather(rep.params);
                         t[3] += (w - u - exchanged) / 1e9;

@@ -9,20 +9,27 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 
 import io.bitspark.model.train.ParameterLayout;
+import io.bitspark.model.train.SgdStep;
 
 /**
- * The reference: every global step is one {@code fit} on the whole global batch in this JVM. Between backprop and
- * the update, a listener measures the global gradient norm (the loss gradient averaged over the batch, before
- * weight decay) and, with {@code bit.train.grad_clip_norm}, scales the gradient down to that norm.
+ * The reference: every global step is one step on the whole global batch in this JVM, by {@link SgdStep} (the fused
+ * update the distributed engine runs on its slices), or by DL4J's {@code fit} where the network needs DL4J's own
+ * updater. Between backprop and the update the global gradient norm is measured (the loss gradient averaged over
+ * the batch, before weight decay) and, with {@code bit.train.grad_clip_norm}, the gradient is scaled down to it.
  */
 public final class SingleProcessEngine extends DriverNetEngine {
 
     private final ParameterLayout layout;
+    private final SgdStep fused;
     private double gradientNorm;
 
     public SingleProcessEngine(EngineContext ctx, ComputationGraph net) {
         super(ctx, net);
         this.layout = ParameterLayout.of(net);
+        this.fused = SgdStep.orNull(net);
+        if (fused != null) {
+            return;
+        }
         net.addListeners(new BaseTrainingListener() {
             @Override
             public void onGradientCalculation(Model model) {
@@ -46,14 +53,20 @@ public final class SingleProcessEngine extends DriverNetEngine {
             long a = System.nanoTime();
             DataSet batch = ctx.trainLoader().load(ctx.globalBatch(s));
             long b = System.nanoTime();
-            net.getConfiguration().setIterationCount(Math.toIntExact(s));
-            net.getConfiguration().setEpochCount(Math.toIntExact(ctx.epochOf(s)));
-            net.fit(batch);
             int i = (int) (s - from);
-            losses[i] = net.score();
-            gradNorms[i] = gradientNorm;
-            INDArray p = Replica.flat(net.params());
-            paramNorms[i] = Math.sqrt(ParameterLayout.squares(p, 0, p.length()));
+            if (fused != null) {
+                losses[i] = fused.step(batch, Math.toIntExact(s), Math.toIntExact(ctx.epochOf(s)), ctx.gradClipNorm());
+                gradNorms[i] = fused.gradientNorm();
+                paramNorms[i] = fused.paramNorm();
+            } else {
+                net.getConfiguration().setIterationCount(Math.toIntExact(s));
+                net.getConfiguration().setEpochCount(Math.toIntExact(ctx.epochOf(s)));
+                net.fit(batch);
+                losses[i] = net.score();
+                gradNorms[i] = gradientNorm;
+                INDArray p = Replica.flat(net.params());
+                paramNorms[i] = Math.sqrt(ParameterLayout.squares(p, 0, p.length()));
+            }
             t[0] += (b - a) / 1e9;
             t[1] += (System.nanoTime() - b) / 1e9;
         }
