@@ -25,6 +25,7 @@ import org.deeplearning4j.nn.weights.WeightInit;
 import io.bitspark.model.layers.ChannelsLast;
 import io.bitspark.model.layers.GroupNormalization;
 import io.bitspark.model.layers.StandardizedConv2D;
+import io.bitspark.model.layers.StandardizedKernels;
 
 /**
  * Builds the DL4J graph of a {@link ResNetV2Spec}, vertex by vertex as in the BiT release:
@@ -43,10 +44,11 @@ public final class ResNetV2Builder {
 
     private ResNetV2Builder() {}
 
-    /** A fresh, initialised network. */
+    /** A fresh, initialised network; its standardized kernels are kept or recomputed by size ({@link StandardizedKernels#AUTO}). */
     public static ComputationGraph build(ResNetV2Spec spec, ModelOptions options) {
         ComputationGraph net = new ComputationGraph(configuration(spec, options));
         net.init();
+        StandardizedKernels.AUTO.applyTo(net);
         return net;
     }
 

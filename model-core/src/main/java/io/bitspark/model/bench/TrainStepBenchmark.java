@@ -24,6 +24,7 @@ import io.bitspark.model.arch.ModelOptions;
 import io.bitspark.model.arch.ResNetV2Builder;
 import io.bitspark.model.arch.ResNetV2Spec;
 import io.bitspark.model.layers.LayerProfiler;
+import io.bitspark.model.layers.StandardizedKernels;
 import io.bitspark.model.runtime.NativeEnvironment;
 import io.bitspark.model.train.SgdMomentum;
 import io.bitspark.model.train.SgdStep;
@@ -41,11 +42,17 @@ public final class TrainStepBenchmark {
     /**
      * What to measure. Warm-up runs at least {@code warmup} steps and at least {@code warmupSeconds}, so the
      * JIT has compiled the kernels of small, fast models too; {@code layout} null: the one
-     * {@link ModelOptions#layoutFor} picks for the spec.
+     * {@link ModelOptions#layoutFor} picks for the spec; {@code kernels}: where the standardized kernels live
+     * between forward and backprop.
      */
     public record Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed,
-                         CNN2DFormat layout, double warmupSeconds) {
+                         CNN2DFormat layout, double warmupSeconds, StandardizedKernels kernels) {
         public static final double DEFAULT_WARMUP_SECONDS = 5.0;
+
+        public Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed,
+                      CNN2DFormat layout, double warmupSeconds) {
+            this(spec, resolution, batch, warmup, steps, seed, layout, warmupSeconds, StandardizedKernels.AUTO);
+        }
 
         public Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed) {
             this(spec, resolution, batch, warmup, steps, seed, null, DEFAULT_WARMUP_SECONDS);
@@ -53,6 +60,7 @@ public final class TrainStepBenchmark {
 
         public Config {
             Objects.requireNonNull(spec, "spec");
+            Objects.requireNonNull(kernels, "kernels");
             if (resolution < 8 || batch < 1 || warmup < 0 || steps < 1 || warmupSeconds < 0) {
                 throw new IllegalArgumentException("invalid benchmark config: resolution " + resolution + ", batch " + batch
                         + ", warmup " + warmup + ", steps " + steps);
@@ -151,6 +159,7 @@ public final class TrainStepBenchmark {
                 .withInputSize(c.resolution(), c.resolution())
                 .withLayout(c.layout())
                 .withSeed(c.seed()));
+        LOG.info("standardized kernels: {}", c.kernels().applyTo(net).name().toLowerCase(java.util.Locale.ROOT));
         Nd4j.getRandom().setSeed(c.seed());
         INDArray x = Nd4j.rand(DataType.FLOAT, c.batch(), 3, c.resolution(), c.resolution()).muli(2).subi(1);
         INDArray y = Nd4j.zeros(DataType.FLOAT, c.batch(), c.spec().numClasses());

@@ -35,9 +35,23 @@ public final class ProjectCheckpoint {
     /** A loaded checkpoint. */
     public record Loaded(ComputationGraph net, Provenance provenance) {}
 
-    /** Writes a checkpoint into directory {@code dir} of {@code store}; returns the provenance as written. */
+    /**
+     * Writes a checkpoint into directory {@code dir} of {@code store}; returns the provenance as written. A float32
+     * network with its updater state is streamed from its buffers ({@link StreamedModelZip}: the bytes of
+     * {@code ModelSerializer}, which first copies the parameters and the state); anything else goes through
+     * {@code ModelSerializer}.
+     */
     public static Provenance write(ArtifactStore store, String dir, ComputationGraph net, Provenance provenance,
                                    boolean saveUpdater) throws IOException {
+        org.nd4j.linalg.api.ndarray.INDArray state = saveUpdater && net.getUpdater(false) != null
+                ? net.getUpdater(false).getStateViewArray() : null;
+        if (state != null && state.dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT
+                && net.params().dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT
+                && state.length() == net.numParams() && state.rank() <= 2 && state.length() == state.data().length() && state.offset() == 0) {
+            long address = io.bitspark.model.layers.FusedKernels.address(state.reshape(state.length()));
+            return write(store, dir, out -> StreamedModelZip.write(out, net, state.length(), sink -> sink.put(address, state.length())),
+                    provenance);
+        }
         return write(store, dir, out -> ModelSerializer.writeModel(net, out, saveUpdater), provenance);
     }
 
@@ -172,6 +186,7 @@ public final class ProjectCheckpoint {
             }
             check(store, dir, want, Files.size(tmp), hex(sha));
             ComputationGraph net = ModelSerializer.restoreComputationGraph(tmp.toFile(), loadUpdater);
+            io.bitspark.model.layers.StandardizedKernels.AUTO.applyTo(net);
             return new Loaded(net, p);
         } finally {
             Files.deleteIfExists(tmp);

@@ -20,8 +20,12 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Weight-standardized convolution, NCHW or NHWC, on libnd4j's {@code conv2d} / {@code conv2d_bp} ops (oneDNN on CPU,
- * cuDNN on GPU where the backend has them). The kernel is standardized once per step by a fused loop
- * ({@link FusedKernels}) into a buffer that lives outside workspaces; backprop reuses it and its 1/std.
+ * cuDNN on GPU where the backend has them). The kernel is standardized by a fused loop ({@link FusedKernels}).
+ * By default the standardized kernel is kept in a buffer outside workspaces from the forward pass to backprop,
+ * which reuses it and its 1/std (once per step; one extra copy of the layer's kernel). With
+ * {@link StandardizedKernels#RECOMPUTE} it is written to one scratch kernel per thread, shared by every layer, and
+ * standardized again in backprop: no per-layer copy, for models whose kernels are gigabytes. Backprop writes the
+ * gradient with respect to the standardized kernel into the layer's gradient view and transforms it there.
  */
 public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
 
@@ -30,9 +34,26 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
     private transient double[] rstd;
     private transient INDArray standardizedFrom;
     private transient INDArray standardizedGrad;
+    private transient boolean recompute;
+
+    /** One scratch kernel per thread and data type (float, double), grown to the largest kernel it served. */
+    private static final ThreadLocal<INDArray[]> SCRATCH = ThreadLocal.withInitial(() -> new INDArray[2]);
 
     public StandardizedConv2DLayer(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
+    }
+
+    /** Standardize again in backprop into a per-thread scratch kernel (true) or keep this layer's copy (false). */
+    public void setRecomputeStandardized(boolean recompute) {
+        if (recompute != this.recompute) {
+            this.recompute = recompute;
+            standardized = null;
+            standardizedFrom = null;
+        }
+    }
+
+    public boolean recomputesStandardized() {
+        return recompute;
     }
 
     @Override
@@ -75,11 +96,15 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         INDArray wHat = standardizedFrom == w && standardized != null ? standardized : standardize(w);
         t = LayerProfiler.record(LayerProfiler.Kind.WS_FORWARD, t);
         INDArray dx = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, x.shape(), 'c');
-        INDArray dwHat = kernelGradientBuffer(w);
+        // The gradient with respect to the standardized kernel goes straight into this layer's gradient view, which
+        // the WS backward pass then turns into the gradient with respect to the raw kernel in place, row by row.
+        INDArray gradView = gradientViews.get(ConvolutionParamInitializer.WEIGHT_KEY);
+        boolean inPlace = Arrays.equals(gradView.shape(), w.shape()) && gradView.dataType() == w.dataType()
+                && FusedKernels.direct(gradView);
+        INDArray dwHat = inPlace ? gradView : kernelGradientBuffer(w);
         Nd4j.exec(convOp("conv2d_bp").addInputs(x, wHat, epsilon).addOutputs(dx, dwHat).build());
         t = LayerProfiler.record(LayerProfiler.Kind.CONV_BACKWARD, t);
 
-        INDArray gradView = gradientViews.get(ConvolutionParamInitializer.WEIGHT_KEY);
         int rows = (int) w.size(0);
         FusedKernels.standardizeRowsBackward(FusedKernels.mem(wHat), rstd, FusedKernels.mem(dwHat),
                 FusedKernels.mem(gradView), rows, (int) (w.length() / rows));
@@ -105,7 +130,9 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
 
     /** The standardized kernel in a buffer kept outside workspaces and reused across steps. */
     private INDArray standardize(INDArray w) {
-        if (standardized == null || !java.util.Arrays.equals(standardized.shape(), w.shape())
+        if (recompute) {
+            standardized = scratchKernel(w);
+        } else if (standardized == null || !java.util.Arrays.equals(standardized.shape(), w.shape())
                 || standardized.dataType() != w.dataType()) {
             try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
                 standardized = Nd4j.createUninitialized(w.dataType(), w.shape(), 'c');
@@ -118,8 +145,24 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         INDArray src = FusedKernels.direct(w) ? w : w.dup('c');
         FusedKernels.standardizeRows(FusedKernels.mem(src), FusedKernels.mem(standardized), rows,
                 (int) (w.length() / rows), layerConf().getWsEpsilon(), rstd);
-        standardizedFrom = w;
+        // A scratch kernel is overwritten by the next layer: backprop must standardize again.
+        standardizedFrom = recompute ? null : w;
         return standardized;
+    }
+
+    /** This thread's scratch kernel, viewed with {@code w}'s shape. */
+    private static INDArray scratchKernel(INDArray w) {
+        INDArray[] slots = SCRATCH.get();
+        int slot = w.dataType() == DataType.DOUBLE ? 1 : 0;
+        long n = w.length();
+        if (slots[slot] == null || slots[slot].length() < n) {
+            try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+                slots[slot] = Nd4j.createUninitialized(w.dataType(), n);
+            }
+        }
+        INDArray flat = slots[slot].length() == n ? slots[slot]
+                : slots[slot].get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, n));
+        return flat.reshape('c', w.shape());
     }
 
     private DynamicCustomOp.DynamicCustomOpsBuilder convOp(String name) {

@@ -75,6 +75,11 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Instead: time importing the official .npz at FILE (run in a fresh process for its own peak memory).")
     java.nio.file.Path npzRead;
 
+    @Option(names = "--standardized-kernels", defaultValue = "auto", paramLabel = "auto|keep|recompute",
+            description = "Keep each standardized kernel from forward to backprop (keep) or standardize again into one "
+                    + "scratch kernel (recompute); auto keeps up to 1 GiB of kernels (default: ${DEFAULT-VALUE}).")
+    String standardizedKernels;
+
     @Option(names = "--layout", split = ",", paramLabel = "NHWC|NCHW",
             description = "Activation layout inside the network (default: chosen per preset, NHWC for BiT widths); "
                     + "several, comma-separated, are alternated within each round.")
@@ -127,7 +132,8 @@ public final class BenchCommand implements Callable<Integer> {
             java.util.Map<String, TrainStepBenchmark.Result> results = new java.util.LinkedHashMap<>();
             for (CNN2DFormat l : layouts) {
                 TrainStepBenchmark.Result r = TrainStepBenchmark.run(
-                        new TrainStepBenchmark.Config(s, resolution, batch, warmup, steps, seed, l, warmupSeconds));
+                        new TrainStepBenchmark.Config(s, resolution, batch, warmup, steps, seed, l, warmupSeconds,
+                                io.bitspark.model.layers.StandardizedKernels.parse(standardizedKernels)));
                 String name = (l != null ? l : ModelOptions.layoutFor(s)).name();
                 print(out, s, r, name);
                 results.put(name, r);

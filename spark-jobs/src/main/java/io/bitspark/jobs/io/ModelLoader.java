@@ -62,6 +62,7 @@ public final class ModelLoader {
             }
             try (ArtifactStore.LocalFile f = store.localFile(name)) {
                 ComputationGraph net = ModelSerializer.restoreComputationGraph(f.path().toFile(), loadUpdater);
+                io.bitspark.model.layers.StandardizedKernels.AUTO.applyTo(net);
                 return new Loaded(net, sibling.spec(), sibling, loc.uri());
             }
         }

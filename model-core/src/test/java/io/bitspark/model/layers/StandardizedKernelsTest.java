@@ -1,0 +1,65 @@
+package io.bitspark.model.layers;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+import io.bitspark.model.arch.ModelOptions;
+import io.bitspark.model.arch.ResNetV2Builder;
+import io.bitspark.model.arch.ResNetV2Presets;
+import io.bitspark.model.train.SgdMomentum;
+import io.bitspark.model.train.SgdStep;
+
+/** Recomputing standardized kernels in backprop changes memory and time, never a bit of the result. */
+class StandardizedKernelsTest {
+
+    private static ComputationGraph net(CNN2DFormat layout) {
+        Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
+        ComputationGraph n = ResNetV2Builder.build(ResNetV2Presets.get("micro"), ModelOptions.defaults()
+                .withUpdater(new SgdMomentum(0.1, 0.9)).withWeightDecay(1e-3).withInputSize(16, 16).withLayout(layout).withSeed(3));
+        GradientChecks.randomizeParams(n, 5, 0.3);
+        return n;
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = CNN2DFormat.class)
+    void recomputingGivesBitwiseTheSameTraining(CNN2DFormat layout) {
+        ComputationGraph keep = net(layout);
+        ComputationGraph recompute = net(layout);
+        assertEquals(StandardizedKernels.KEEP, StandardizedKernels.of(keep), "a small model keeps its kernels");
+        assertEquals(StandardizedKernels.RECOMPUTE, StandardizedKernels.RECOMPUTE.applyTo(recompute));
+        assertEquals(StandardizedKernels.RECOMPUTE, StandardizedKernels.of(recompute));
+        INDArray x = GradientChecks.gaussian(1, 4, 3, 16, 16).castTo(DataType.FLOAT);
+        INDArray y = GradientChecks.oneHot(2, 4, 5).castTo(DataType.FLOAT);
+        SgdStep a = SgdStep.of(keep);
+        SgdStep b = SgdStep.of(recompute);
+        INDArray start = keep.params().dup();
+        for (int s = 0; s < 3; s++) {
+            double la = a.step(new DataSet(x, y), s, 0, 0);
+            double lb = b.step(new DataSet(x, y), s, 0, 0);
+            assertEquals(la, lb, 0.0, "loss at step " + s);
+            assertEquals(keep.getFlattenedGradients(), recompute.getFlattenedGradients(), "gradients at step " + s);
+        }
+        assertTrue(keep.params().sub(start).amaxNumber().doubleValue() > 1e-3, "training moved the parameters");
+        assertEquals(keep.params(), recompute.params(), "parameters after 3 steps");
+        assertEquals(keep.output(x)[0], recompute.output(x)[0], "inference");
+    }
+
+    @Test
+    void autoKeepsUpToTheLimitAndParsesItsNames() {
+        assertEquals(StandardizedKernels.KEEP, StandardizedKernels.AUTO.applyTo(net(CNN2DFormat.NCHW)));
+        assertEquals(StandardizedKernels.RECOMPUTE, StandardizedKernels.parse(" Recompute "));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> StandardizedKernels.parse("never"));
+        assertTrue(e.getMessage().contains("'never'"), e.getMessage());
+    }
+}
