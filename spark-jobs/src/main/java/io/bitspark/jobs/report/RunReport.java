@@ -139,32 +139,116 @@ public final class RunReport {
     /** What the run is: from the newest checkpoint's provenance (preset, data, batch, steps, seed, code). */
     private static void runTable(ArtifactStore run, StringBuilder html, TreeMap<Long, Map<String, Object>> byStep) {
         try {
-            io.bitspark.model.run.RunDirectory.Checkpoint c = new io.bitspark.model.run.RunDirectory(run).newestComplete();
-            if (c == null) {
+            Map<String, String> rows = describe(run);
+            if (rows == null) {
                 return;
             }
-            io.bitspark.model.checkpoint.Provenance p = io.bitspark.model.checkpoint.ProjectCheckpoint.readProvenance(run, c.dir());
-            Map<String, Object> cfg = p.config() == null ? Map.of() : p.config();
-            String[][] rows = {
-                    {"model", p.spec() == null ? "?" : p.spec().name() + " (" + cfg.getOrDefault("model.preset", "?") + ")"},
-                    {"data", String.valueOf(cfg.getOrDefault("run.data", "?")) + " (manifest " + p.dataManifestHash() + ")"},
-                    {"global batch", cfg.getOrDefault("train.global_batch", "?") + " (" + cfg.getOrDefault("run.workers", "?") + " workers x "
-                            + cfg.getOrDefault("run.batch_per_worker", "?") + ")"},
-                    {"engine", String.valueOf(cfg.getOrDefault("run.engine", "?"))},
-                    {"steps", p.globalStep() + " of " + cfg.getOrDefault("run.total_steps", "?") + " (" + cfg.getOrDefault("run.steps_per_epoch", "?")
-                            + " per epoch)"},
-                    {"seed", String.valueOf(p.seed())},
-                    {"newest checkpoint", run.uri(c.dir()) + " (" + p.createdAt() + ", " + p.codeVersion() + ")"},
-                    {"settings changed on resume", cfg.containsKey("run.lineage") ? String.valueOf(cfg.get("run.lineage")) : "none"},
-            };
             html.append("<table>");
-            for (String[] r : rows) {
-                html.append("<tr><th>").append(escape(r[0])).append("</th><td>").append(escape(r[1])).append("</td></tr>");
-            }
+            rows.forEach((k, v) -> html.append("<tr><th>").append(escape(k)).append("</th><td>").append(escape(v)).append("</td></tr>"));
             html.append("</table>");
         } catch (IOException | RuntimeException e) {
             html.append("<p>No checkpoint provenance readable: ").append(escape(String.valueOf(e.getMessage()))).append("</p>");
         }
+    }
+
+    /** The run's table rows from its newest complete checkpoint's provenance; null when it has none. */
+    private static Map<String, String> describe(ArtifactStore run) throws IOException {
+        io.bitspark.model.run.RunDirectory.Checkpoint c = new io.bitspark.model.run.RunDirectory(run).newestComplete();
+        if (c == null) {
+            return null;
+        }
+        io.bitspark.model.checkpoint.Provenance p = io.bitspark.model.checkpoint.ProjectCheckpoint.readProvenance(run, c.dir());
+        Map<String, Object> cfg = p.config() == null ? Map.of() : p.config();
+        Map<String, String> rows = new LinkedHashMap<>();
+        rows.put("model", p.spec() == null ? "?" : p.spec().name() + " (" + cfg.getOrDefault("model.preset", "?") + ")");
+        rows.put("data", cfg.getOrDefault("run.data", "?") + " (manifest " + p.dataManifestHash() + ")");
+        rows.put("global batch", cfg.getOrDefault("train.global_batch", "?") + " (" + cfg.getOrDefault("run.workers", "?") + " workers x "
+                + cfg.getOrDefault("run.batch_per_worker", "?") + ")");
+        rows.put("engine", String.valueOf(cfg.getOrDefault("run.engine", "?")));
+        rows.put("steps", p.globalStep() + " of " + cfg.getOrDefault("run.total_steps", "?") + " (" + cfg.getOrDefault("run.steps_per_epoch", "?")
+                + " per epoch)");
+        rows.put("seed", String.valueOf(p.seed()));
+        rows.put("newest checkpoint", run.uri(c.dir()) + " (" + p.createdAt() + ", " + p.codeVersion() + ")");
+        rows.put("settings changed on resume", cfg.containsKey("run.lineage") ? String.valueOf(cfg.get("run.lineage")) : "none");
+        return rows;
+    }
+
+    /**
+     * Several runs on one page, {@code out/index.html}: a table with a column per run (what it is, from its newest
+     * checkpoint, and its last logged values) and each metric of their logs overlaid, one line per run.
+     */
+    public static String compare(List<ArtifactStore> runs, List<String> labels, ArtifactStore out) throws IOException {
+        if (runs.size() != labels.size() || runs.isEmpty()) {
+            throw new IllegalArgumentException("one label per run, at least one run");
+        }
+        List<TreeMap<Long, Map<String, Object>>> logs = new ArrayList<>();
+        List<Map<String, String>> tables = new ArrayList<>();
+        for (ArtifactStore run : runs) {
+            TreeMap<Long, Map<String, Object>> byStep = new TreeMap<>();
+            MetricsLog.history(run).forEach(r -> byStep.put(((Number) r.get("step")).longValue(), r));
+            logs.add(byStep);
+            Map<String, String> t;
+            try {
+                t = describe(run);
+            } catch (IOException | RuntimeException e) {
+                t = null;
+            }
+            tables.add(t == null ? Map.of() : t);
+        }
+        StringBuilder html = new StringBuilder("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>bit run comparison</title>"
+                + "<style>body{font-family:sans-serif;margin:2em}img{max-width:48%;margin:0.5%}table{border-collapse:collapse}"
+                + "td,th{border:1px solid #ccc;padding:4px 8px}</style></head><body>");
+        html.append("<h1>").append(runs.size()).append(" runs</h1><table><tr><th></th>");
+        labels.forEach(l -> html.append("<th>").append(escape(l)).append("</th>"));
+        html.append("</tr><tr><th>run</th>");
+        runs.forEach(r -> html.append("<td>").append(escape(r.uri(""))).append("</td>"));
+        html.append("</tr>");
+        java.util.LinkedHashSet<String> keys = new java.util.LinkedHashSet<>();
+        tables.forEach(t -> keys.addAll(t.keySet()));
+        keys.remove("newest checkpoint");
+        for (String k : keys) {
+            html.append("<tr><th>").append(escape(k)).append("</th>");
+            tables.forEach(t -> html.append("<td>").append(escape(t.getOrDefault(k, "-"))).append("</td>"));
+            html.append("</tr>");
+        }
+        String[] last = {"step", "loss", "holdout_top1", "holdout_top5", "holdout_map", "images_per_sec"};
+        for (String k : last) {
+            if (logs.stream().noneMatch(l -> !l.isEmpty() && l.lastEntry().getValue().containsKey(k))) {
+                continue;
+            }
+            html.append("<tr><th>last ").append(escape(k)).append("</th>");
+            logs.forEach(l -> html.append("<td>").append(escape(l.isEmpty() || !l.lastEntry().getValue().containsKey(k) ? "-"
+                    : format(l.lastEntry().getValue().get(k)))).append("</td>"));
+            html.append("</tr>");
+        }
+        html.append("</table>");
+        String[][] plots = {{"loss", "Training loss (mean over each log interval)"}, {"holdout_top1", "Holdout top1"},
+                {"holdout_top5", "Holdout top5"}, {"holdout_map", "Holdout mAP"}, {"lr", "Learning rate"},
+                {"images_per_sec", "Images per second"}};
+        for (String[] plot : plots) {
+            XYSeriesCollection c = new XYSeriesCollection();
+            for (int i = 0; i < runs.size(); i++) {
+                XYSeries s = new XYSeries(labels.get(i));
+                logs.get(i).forEach((step, r) -> {
+                    if (r.get(plot[0]) instanceof Number n) {
+                        s.add(step.doubleValue(), n.doubleValue());
+                    }
+                });
+                c.addSeries(s);
+            }
+            if (c.getSeries().stream().allMatch(s -> ((XYSeries) s).getItemCount() == 0)) {
+                continue;
+            }
+            JFreeChart chart = ChartFactory.createXYLineChart(plot[1], "global step", plot[0], c, PlotOrientation.VERTICAL,
+                    true, false, false);
+            png(out, chart, plot[0] + ".png", "");
+            html.append("<img src=\"").append(plot[0]).append(".png\" alt=\"").append(escape(plot[1])).append("\">");
+        }
+        html.append("</body></html>\n");
+        try (OutputStream o = out.create("index.html")) {
+            o.write(html.toString().getBytes(StandardCharsets.UTF_8));
+        }
+        return out.uri("index.html");
     }
 
     /** The upstream few-shot evaluator's probes ({@code fewshot_<k>shot}, mean over tasks) against the step, one line per k. */
@@ -260,6 +344,10 @@ public final class RunReport {
             new Color(0xE69F00), new Color(0x56B4E9), new Color(0x000000)};
 
     private static void png(ArtifactStore run, JFreeChart chart, String file) throws IOException {
+        png(run, chart, file, "report/");
+    }
+
+    private static void png(ArtifactStore run, JFreeChart chart, String file, String folder) throws IOException {
         chart.setBackgroundPaint(Color.WHITE);
         org.jfree.chart.renderer.xy.XYItemRenderer renderer = chart.getXYPlot().getRenderer();
         if (!(renderer instanceof org.jfree.chart.renderer.xy.DeviationRenderer)) {
@@ -276,7 +364,7 @@ public final class RunReport {
         BufferedImage img = chart.createBufferedImage(800, 500);
         ByteArrayOutputStream bos = new ByteArrayOutputStream();
         ImageIO.write(img, "png", bos);
-        try (OutputStream out = run.create("report/" + file)) {
+        try (OutputStream out = run.create(folder + file)) {
             out.write(bos.toByteArray());
         }
     }
