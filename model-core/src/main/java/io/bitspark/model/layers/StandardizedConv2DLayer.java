@@ -91,10 +91,11 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         if (epsilon.dataType() != dataType) {
             epsilon = epsilon.castTo(dataType);
         }
-        // The forward pass of this step standardized these very weights: reuse it unless they changed.
+        // The forward pass of this step standardized these very weights: reuse it unless they changed (or it was a
+        // scratch kernel). Standardizing again here counts as WS backprop time.
         long t = LayerProfiler.start();
         INDArray wHat = standardizedFrom == w && standardized != null ? standardized : standardize(w);
-        t = LayerProfiler.record(LayerProfiler.Kind.WS_FORWARD, t);
+        t = LayerProfiler.record(LayerProfiler.Kind.WS_BACKWARD, t);
         INDArray dx = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, x.shape(), 'c');
         // The gradient with respect to the standardized kernel goes straight into this layer's gradient view, which
         // the WS backward pass then turns into the gradient with respect to the raw kernel in place, row by row.
