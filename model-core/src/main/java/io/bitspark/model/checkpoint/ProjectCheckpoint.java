@@ -48,7 +48,7 @@ public final class ProjectCheckpoint {
         if (state != null && state.dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT
                 && net.params().dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT
                 && state.length() == net.numParams() && state.rank() <= 2 && state.length() == state.data().length() && state.offset() == 0) {
-            long address = io.bitspark.model.layers.FusedKernels.address(state.reshape(state.length()));
+            long address = io.bitspark.model.layers.NativeMemory.address(state.reshape(state.length()));
             return write(store, dir, out -> StreamedModelZip.write(out, net, state.length(), sink -> sink.put(address, state.length())),
                     provenance);
         }

@@ -18,7 +18,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-import io.bitspark.model.layers.FusedKernels;
+import io.bitspark.model.layers.NativeMemory;
 
 /**
  * Writes a DL4J model file (the zip {@link ModelSerializer} writes and restores: configuration, parameters and
@@ -29,7 +29,7 @@ import io.bitspark.model.layers.FusedKernels;
  */
 public final class StreamedModelZip {
 
-    private static final sun.misc.Unsafe UNSAFE = FusedKernels.unsafe();
+    private static final sun.misc.Unsafe UNSAFE = NativeMemory.unsafe();
     private static final int CHUNK = 1 << 16;
 
     private StreamedModelZip() {}
@@ -67,7 +67,7 @@ public final class StreamedModelZip {
             Nd4j.write(params, dos);
         } else {
             params.shapeInfoDataBuffer().write(dos);
-            long address = FusedKernels.address(params.reshape(params.length()));
+            long address = NativeMemory.address(params.reshape(params.length()));
             writeFloats(dos, params.data().allocationMode(), params.length(), sink -> sink.put(address, params.length()), "parameters");
         }
         dos.flush();

@@ -20,7 +20,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * GroupNorm (+ optional ReLU) forward and exact backward over NCHW or NHWC activations, as fused loops
- * ({@link FusedKernels}). The forward pass keeps its per-(example, group) mean and 1/std (a few numbers) for
+ * ({@link NativeMemory}). The forward pass keeps its per-(example, group) mean and 1/std (a few numbers) for
  * the backward pass, which re-derives normalized values and the ReLU mask from the stored input.
  */
 public class GroupNormalizationLayer extends BaseLayer<GroupNormalization> {
@@ -68,23 +68,24 @@ public class GroupNormalizationLayer extends BaseLayer<GroupNormalization> {
         }
         long t = LayerProfiler.start();
         INDArray dy = epsilon.castTo(dataType);
-        if (!FusedKernels.direct(dy)) {
+        if (!NativeMemory.direct(dy)) {
             dy = dy.dup('c');
         }
         INDArray dx = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, x.shape(), 'c');
         INDArray dGamma = gradientViews.get(GroupNormParamInitializer.GAMMA);
         INDArray dBeta = gradientViews.get(GroupNormParamInitializer.BETA);
-        FusedKernels.Mem gamma = FusedKernels.mem(getParam(GroupNormParamInitializer.GAMMA));
-        FusedKernels.Mem beta = FusedKernels.mem(getParam(GroupNormParamInitializer.BETA));
+        NativeMemory.Mem gamma = NativeMemory.mem(getParam(GroupNormParamInitializer.GAMMA));
+        NativeMemory.Mem beta = NativeMemory.mem(getParam(GroupNormParamInitializer.BETA));
         int n = (int) x.size(0);
         int c = (int) layerConf().getNOut();
         int hw = (int) (x.length() / ((long) n * c));
+        GroupNormKernels.Shape shape = new GroupNormKernels.Shape(n, c, hw, layerConf().getGroups());
         if (channelsLast()) {
-            FusedKernels.groupNormBackwardNhwc(FusedKernels.mem(x), FusedKernels.mem(dy), gamma, beta, n, c, hw,
-                    layerConf().getGroups(), relu(), mean, rstd, FusedKernels.mem(dx), FusedKernels.mem(dGamma), FusedKernels.mem(dBeta));
+            GroupNormKernels.groupNormBackwardNhwc(NativeMemory.mem(x), NativeMemory.mem(dy), gamma, beta,
+                    shape, relu(), mean, rstd, NativeMemory.mem(dx), NativeMemory.mem(dGamma), NativeMemory.mem(dBeta));
         } else {
-            FusedKernels.groupNormBackward(FusedKernels.mem(x), FusedKernels.mem(dy), gamma, beta, n, c, hw,
-                    layerConf().getGroups(), relu(), mean, rstd, FusedKernels.mem(dx), FusedKernels.mem(dGamma), FusedKernels.mem(dBeta));
+            GroupNormKernels.groupNormBackward(NativeMemory.mem(x), NativeMemory.mem(dy), gamma, beta,
+                    shape, relu(), mean, rstd, NativeMemory.mem(dx), NativeMemory.mem(dGamma), NativeMemory.mem(dBeta));
         }
         LayerProfiler.record(LayerProfiler.Kind.GN_BACKWARD, t);
         cachedFor = null;
@@ -103,15 +104,16 @@ public class GroupNormalizationLayer extends BaseLayer<GroupNormalization> {
             rstd = new double[n * groups];
         }
         long t = LayerProfiler.start();
-        FusedKernels.Mem gamma = FusedKernels.mem(getParam(GroupNormParamInitializer.GAMMA));
-        FusedKernels.Mem beta = FusedKernels.mem(getParam(GroupNormParamInitializer.BETA));
+        NativeMemory.Mem gamma = NativeMemory.mem(getParam(GroupNormParamInitializer.GAMMA));
+        NativeMemory.Mem beta = NativeMemory.mem(getParam(GroupNormParamInitializer.BETA));
         int c = (int) layerConf().getNOut();
         int hw = (int) (x.length() / ((long) n * c));
+        GroupNormKernels.Shape shape = new GroupNormKernels.Shape(n, c, hw, groups);
         if (channelsLast()) {
-            FusedKernels.groupNormForwardNhwc(FusedKernels.mem(x), FusedKernels.mem(y), gamma, beta, n, c, hw, groups,
+            GroupNormKernels.groupNormForwardNhwc(NativeMemory.mem(x), NativeMemory.mem(y), gamma, beta, shape,
                     layerConf().getEpsilon(), relu(), mean, rstd);
         } else {
-            FusedKernels.groupNormForward(FusedKernels.mem(x), FusedKernels.mem(y), gamma, beta, n, c, hw, groups,
+            GroupNormKernels.groupNormForward(NativeMemory.mem(x), NativeMemory.mem(y), gamma, beta, shape,
                     layerConf().getEpsilon(), relu(), mean, rstd);
         }
         LayerProfiler.record(LayerProfiler.Kind.GN_FORWARD, t);
@@ -140,6 +142,6 @@ public class GroupNormalizationLayer extends BaseLayer<GroupNormalization> {
             throw new DL4JInvalidInputException("expected input " + (channelsLast() ? "[N, H, W, " + c + "]" : "[N, " + c + ", H, W]") + ", got "
                     + Arrays.toString(x.shape()) + " in " + layerId());
         }
-        return FusedKernels.direct(x) ? x : x.dup('c');
+        return NativeMemory.direct(x) ? x : x.dup('c');
     }
 }

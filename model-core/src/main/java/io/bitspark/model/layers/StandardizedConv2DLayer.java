@@ -20,7 +20,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Weight-standardized convolution, NCHW or NHWC, on libnd4j's {@code conv2d} / {@code conv2d_bp} ops (oneDNN on CPU,
- * cuDNN on GPU where the backend has them). The kernel is standardized by a fused loop ({@link FusedKernels}).
+ * cuDNN on GPU where the backend has them). The kernel is standardized by a fused loop ({@link NativeMemory}).
  * By default the standardized kernel is kept in a buffer outside workspaces from the forward pass to backprop,
  * which reuses it and its 1/std (once per step; one extra copy of the layer's kernel). With
  * {@link StandardizedKernels#RECOMPUTE} it is written to one scratch kernel per thread, shared by every layer, and
@@ -101,14 +101,14 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         // the WS backward pass then turns into the gradient with respect to the raw kernel in place, row by row.
         INDArray gradView = gradientViews.get(ConvolutionParamInitializer.WEIGHT_KEY);
         boolean inPlace = Arrays.equals(gradView.shape(), w.shape()) && gradView.dataType() == w.dataType()
-                && FusedKernels.direct(gradView);
+                && NativeMemory.direct(gradView);
         INDArray dwHat = inPlace ? gradView : kernelGradientBuffer(w);
         Nd4j.exec(convOp("conv2d_bp").addInputs(x, wHat, epsilon).addOutputs(dx, dwHat).build());
         t = LayerProfiler.record(LayerProfiler.Kind.CONV_BACKWARD, t);
 
         int rows = (int) w.size(0);
-        FusedKernels.standardizeRowsBackward(FusedKernels.mem(wHat), rstd, FusedKernels.mem(dwHat),
-                FusedKernels.mem(gradView), rows, (int) (w.length() / rows));
+        WeightStandardizationKernels.standardizeRowsBackward(NativeMemory.mem(wHat), rstd, NativeMemory.mem(dwHat),
+                NativeMemory.mem(gradView), rows, (int) (w.length() / rows));
         LayerProfiler.record(LayerProfiler.Kind.WS_BACKWARD, t);
         standardizedFrom = null;
 
@@ -143,8 +143,8 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         if (rstd == null || rstd.length != rows) {
             rstd = new double[rows];
         }
-        INDArray src = FusedKernels.direct(w) ? w : w.dup('c');
-        FusedKernels.standardizeRows(FusedKernels.mem(src), FusedKernels.mem(standardized), rows,
+        INDArray src = NativeMemory.direct(w) ? w : w.dup('c');
+        WeightStandardizationKernels.standardizeRows(NativeMemory.mem(src), NativeMemory.mem(standardized), rows,
                 (int) (w.length() / rows), layerConf().getWsEpsilon(), rstd);
         // A scratch kernel is overwritten by the next layer: backprop must standardize again.
         standardizedFrom = recompute ? null : w;

@@ -13,7 +13,8 @@ import org.nd4j.linalg.learning.regularization.L2Regularization;
 import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.linalg.schedule.FixedSchedule;
 
-import io.bitspark.model.layers.FusedKernels;
+import io.bitspark.model.layers.NativeMemory;
+import io.bitspark.model.layers.KernelPool;
 
 /**
  * Where each parameter sits in a network's flat parameter (and gradient, and momentum) vector, with what
@@ -37,7 +38,7 @@ public final class ParameterLayout implements Serializable {
 
     public static ParameterLayout of(ComputationGraph net) {
         INDArray flat = net.params();
-        long base = FusedKernels.address(flat);
+        long base = NativeMemory.address(flat);
         int width = flat.dataType().width();
         List<Segment> out = new ArrayList<>();
         long offset = 0;
@@ -104,8 +105,8 @@ public final class ParameterLayout implements Serializable {
                 || to > flat.length()) {
             throw new IllegalArgumentException("expected a contiguous float vector, got " + flat.shapeInfoToString());
         }
-        sun.misc.Unsafe u = FusedKernels.unsafe();
-        long base = FusedKernels.address(flat);
+        sun.misc.Unsafe u = NativeMemory.unsafe();
+        long base = NativeMemory.address(flat);
         for (long i = from; i < to; i++) {
             if (!Float.isFinite(u.getFloat(base + 4 * i))) {
                 return i;
@@ -158,12 +159,12 @@ public final class ParameterLayout implements Serializable {
         if (to <= from) {
             return 0;
         }
-        sun.misc.Unsafe u = FusedKernels.unsafe();
-        long base = FusedKernels.address(flat);
+        sun.misc.Unsafe u = NativeMemory.unsafe();
+        long base = NativeMemory.address(flat);
         int chunk = 1 << 16;
         int chunks = (int) ((to - from + chunk - 1) / chunk);
         double[] part = new double[chunks];
-        FusedKernels.parallel(chunks, c -> {
+        KernelPool.parallel(chunks, c -> {
             long a = from + (long) c * chunk;
             long b = Math.min(to, a + chunk);
             double acc = 0;

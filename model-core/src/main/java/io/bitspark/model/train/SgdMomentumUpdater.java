@@ -7,7 +7,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.learning.GradientUpdater;
 
-import io.bitspark.model.layers.FusedKernels;
+import io.bitspark.model.layers.MomentumKernels;
 
 /** State and step of {@link SgdMomentum}: one velocity per parameter, stored in the updater view array. */
 public class SgdMomentumUpdater implements GradientUpdater<SgdMomentum> {
@@ -62,7 +62,7 @@ public class SgdMomentumUpdater implements GradientUpdater<SgdMomentum> {
         }
         double lr = config.getLearningRate(iteration, epoch);
         // Small blocks (GroupNorm parameters, narrow kernels): one Java pass instead of four native ops.
-        if (!FusedKernels.smallMomentumStep(v, gradient, config.getMomentum(), lr)) {
+        if (!MomentumKernels.smallMomentumStep(v, gradient, config.getMomentum(), lr)) {
             v.muli(config.getMomentum()).addi(gradient.reshape(v.shape()));
             gradient.assign(v.reshape(gradient.shape())).muli(lr);
         }

@@ -5,7 +5,8 @@ import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-import io.bitspark.model.layers.FusedKernels;
+import io.bitspark.model.layers.NativeMemory;
+import io.bitspark.model.layers.KernelPool;
 
 /**
  * One SGD-momentum step ({@link SgdMomentum}: {@code v = mu * v + g; w -= lr * v}) with L2 weight decay on a
@@ -16,7 +17,7 @@ import io.bitspark.model.layers.FusedKernels;
  */
 public final class ShardedSgd {
 
-    private static final sun.misc.Unsafe UNSAFE = FusedKernels.unsafe();
+    private static final sun.misc.Unsafe UNSAFE = NativeMemory.unsafe();
     private static final int CHUNK = 1 << 14;
     private static final long FLOATS = sun.misc.Unsafe.ARRAY_FLOAT_BASE_OFFSET;
     /** Per thread: chunks of parameters, gradient and momentum, in arrays the JIT vectorises loops over. */
@@ -51,9 +52,9 @@ public final class ShardedSgd {
         if (gradSum.length() < to || velocityOffset > from || velocity.length() < to - velocityOffset || params.length() < to) {
             throw new IllegalArgumentException("vectors too short for elements " + from + ".." + to);
         }
-        long w = FusedKernels.address(params);
-        long g = FusedKernels.address(gradSum);
-        long v = FusedKernels.address(velocity);
+        long w = NativeMemory.address(params);
+        long g = NativeMemory.address(gradSum);
+        long v = NativeMemory.address(velocity);
         float fmu = (float) mu;
         float flr = (float) lr;
         float fscale = (float) gradScale;
@@ -82,7 +83,7 @@ public final class ShardedSgd {
             }
         }
         double[] sums = new double[2 * count];
-        FusedKernels.parallel(count, c -> {
+        KernelPool.parallel(count, c -> {
             ParameterLayout.Segment s = segs.get(segment[c]);
             // Division by the batch as a division, not a multiplication by its inverse: DL4J's updater divides.
             float divisor = s.divideByBatch() ? batch : 1f;

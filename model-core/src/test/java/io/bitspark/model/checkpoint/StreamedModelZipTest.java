@@ -21,7 +21,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import io.bitspark.model.arch.ModelOptions;
 import io.bitspark.model.arch.ResNetV2Builder;
 import io.bitspark.model.arch.ResNetV2Presets;
-import io.bitspark.model.layers.FusedKernels;
+import io.bitspark.model.layers.NativeMemory;
 import io.bitspark.model.layers.GradientChecks;
 import io.bitspark.model.train.ParameterLayout;
 import io.bitspark.model.train.SgdMomentum;
@@ -51,7 +51,7 @@ class StreamedModelZipTest {
         ModelSerializer.writeModel(net, a, true);
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         INDArray flat = state.reshape(state.length());
-        long base = FusedKernels.address(flat);
+        long base = NativeMemory.address(flat);
         StreamedModelZip.write(b, net, state.length(), sink -> {
             for (int r = 0; r < 3; r++) {
                 long[] s = ParameterLayout.slice(state.length(), r, 3);

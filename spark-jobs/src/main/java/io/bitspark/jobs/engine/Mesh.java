@@ -20,7 +20,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-import io.bitspark.model.layers.FusedKernels;
+import io.bitspark.model.layers.NativeMemory;
+import io.bitspark.model.layers.KernelPool;
 import io.bitspark.model.train.ParameterLayout;
 
 /**
@@ -68,7 +69,7 @@ final class Mesh implements AutoCloseable {
         try (var ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             this.scratch = Nd4j.createUninitialized(DataType.FLOAT, SCRATCH_FLOATS);
         }
-        this.scratchAddress = FusedKernels.address(scratch);
+        this.scratchAddress = NativeMemory.address(scratch);
         this.watchdog = new Thread(this::watch, "bit-mesh-watchdog");
         watchdog.setDaemon(true);
         watchdog.start();
@@ -284,7 +285,7 @@ final class Mesh implements AutoCloseable {
 
     /** Sends floats {@code [from, to)} of {@code v} as bfloat16 (round to nearest even). */
     private void sendBf16(int peer, INDArray v, long from, long to) throws IOException {
-        long base = FusedKernels.address(v);
+        long base = NativeMemory.address(v);
         ByteBuffer b = WIRE.get();
         pieces(from, to, SCRATCH_FLOATS, (at, n) -> {
             b.clear();
@@ -298,7 +299,7 @@ final class Mesh implements AutoCloseable {
 
     /** Adds bfloat16 values received from {@code peer} into floats {@code [from, to)} of {@code v}. */
     private void receiveAddBf16(int peer, INDArray v, long from, long to) throws IOException {
-        long base = FusedKernels.address(v);
+        long base = NativeMemory.address(v);
         ByteBuffer b = WIRE.get();
         pieces(from, to, SCRATCH_FLOATS, (at, n) -> {
             b.clear().limit(2 * n);
@@ -313,14 +314,14 @@ final class Mesh implements AutoCloseable {
     }
 
     private void receiveAdd(int peer, INDArray v, long from, long to) throws IOException {
-        long base = FusedKernels.address(v);
+        long base = NativeMemory.address(v);
         pieces(from, to, SCRATCH_FLOATS, (at, floats) -> {
             readFully(peers[peer], NativeViews.bytes(scratch, 0, 4 * floats));
             received.addAndGet(4L * floats);
             long dst = base + 4 * at;
             int parts = Math.max(1, floats / (1 << 16));
             int per = (floats + parts - 1) / parts;
-            FusedKernels.parallel(parts, p -> {
+            KernelPool.parallel(parts, p -> {
                 int lo = p * per;
                 int hi = Math.min(floats, lo + per);
                 if (lo < hi) {
@@ -434,7 +435,7 @@ final class Mesh implements AutoCloseable {
         begin();
         try {
             if (rank == 0) {
-                sink.put(FusedKernels.address(own), own.length());
+                sink.put(NativeMemory.address(own), own.length());
                 for (int j = 1; j < size; j++) {
                     ByteBuffer len = ByteBuffer.allocate(8);
                     readFully(peers[j], len);

@@ -8,7 +8,7 @@ import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-import io.bitspark.model.layers.FusedKernels;
+import io.bitspark.model.layers.NativeMemory;
 
 /**
  * Byte views of ranges of a float vector's native memory, for sockets to read and write without a copy
@@ -18,7 +18,7 @@ import io.bitspark.model.layers.FusedKernels;
 final class NativeViews {
 
     static final int MAX_VIEW = 1 << 26;
-    private static final sun.misc.Unsafe UNSAFE = FusedKernels.unsafe();
+    private static final sun.misc.Unsafe UNSAFE = NativeMemory.unsafe();
 
 
     private NativeViews() {}
@@ -32,7 +32,7 @@ final class NativeViews {
             throw new IllegalArgumentException("bytes " + 4 * from + ".." + (4 * from + bytes) + " outside a vector of " + v.length() + " floats");
         }
         Pointer base = v.data().addressPointer();
-        long start = FusedKernels.address(v) - base.address() + 4 * from;
+        long start = NativeMemory.address(v) - base.address() + 4 * from;
         BytePointer p = new BytePointer(base).getPointer(BytePointer.class, start);
         p.position(0).capacity(bytes).limit(bytes);
         ByteBuffer b = p.asByteBuffer().order(ByteOrder.nativeOrder());

@@ -462,7 +462,7 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
                     if (sharded) {
                         mesh.gatherTo0(own, sink);
                     } else {
-                        sink.put(io.bitspark.model.layers.FusedKernels.address(own), own.length());
+                        sink.put(io.bitspark.model.layers.NativeMemory.address(own), own.length());
                     }
                     gather[0] = 2;
                 });

@@ -12,7 +12,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * finite-difference gradient checks verify), on the same random data, including arrays at an offset
  * inside a larger buffer as parameter views are.
  */
-class FusedKernelsTest {
+class KernelsTest {
 
     static INDArray viewAtOffset(INDArray a) {
         INDArray big = Nd4j.create(a.dataType(), a.length() + 37);
@@ -50,11 +50,11 @@ class FusedKernelsTest {
             dBeta[k] = viewAtOffset(Nd4j.create(t, c));
             double[] mean = new double[n * g];
             double[] rstd = new double[n * g];
-            FusedKernels.groupNormForward(FusedKernels.mem(x), FusedKernels.mem(y[k]), FusedKernels.mem(gamma),
-                    FusedKernels.mem(beta), n, c, hw, g, 1e-5, true, mean, rstd);
-            FusedKernels.groupNormBackward(FusedKernels.mem(x), FusedKernels.mem(dy), FusedKernels.mem(gamma),
-                    FusedKernels.mem(beta), n, c, hw, g, true, mean, rstd, FusedKernels.mem(dx[k]),
-                    FusedKernels.mem(dGamma[k]), FusedKernels.mem(dBeta[k]));
+            GroupNormKernels.groupNormForward(NativeMemory.mem(x), NativeMemory.mem(y[k]), NativeMemory.mem(gamma),
+                    NativeMemory.mem(beta), new GroupNormKernels.Shape(n, c, hw, g), 1e-5, true, mean, rstd);
+            GroupNormKernels.groupNormBackward(NativeMemory.mem(x), NativeMemory.mem(dy), NativeMemory.mem(gamma),
+                    NativeMemory.mem(beta), new GroupNormKernels.Shape(n, c, hw, g), true, mean, rstd, NativeMemory.mem(dx[k]),
+                    NativeMemory.mem(dGamma[k]), NativeMemory.mem(dBeta[k]));
             out[k] = mean;
         }
         assertTrue(rel(y[0], y[1]) < 1e-6, "forward " + rel(y[0], y[1]));
@@ -77,9 +77,9 @@ class FusedKernelsTest {
             std[j] = Nd4j.create(t, rows, k);
             dw[j] = viewAtOffset(Nd4j.create(t, rows, k));
             double[] rstd = new double[rows];
-            FusedKernels.standardizeRows(FusedKernels.mem(w), FusedKernels.mem(std[j]), rows, k, 1e-10, rstd);
-            FusedKernels.standardizeRowsBackward(FusedKernels.mem(std[j]), rstd, FusedKernels.mem(gd.castTo(t)),
-                    FusedKernels.mem(dw[j]), rows, k);
+            WeightStandardizationKernels.standardizeRows(NativeMemory.mem(w), NativeMemory.mem(std[j]), rows, k, 1e-10, rstd);
+            WeightStandardizationKernels.standardizeRowsBackward(NativeMemory.mem(std[j]), rstd, NativeMemory.mem(gd.castTo(t)),
+                    NativeMemory.mem(dw[j]), rows, k);
         }
         assertTrue(rel(std[0], std[1]) < 1e-6, "forward " + rel(std[0], std[1]));
         assertTrue(rel(dw[0], dw[1]) < 1e-5, "backward " + rel(dw[0], dw[1]));
@@ -105,8 +105,8 @@ class FusedKernelsTest {
         INDArray out = Nd4j.create(DataType.FLOAT, rows, k);
         INDArray expected = Nd4j.create(DataType.FLOAT, rows, k);
         double[] rstd = new double[rows];
-        FusedKernels.standardizeRows(FusedKernels.mem(w), FusedKernels.mem(out), rows, k, 1e-10, rstd);
-        FusedKernels.standardizeRows(FusedKernels.mem(values.dup()), FusedKernels.mem(expected), rows, k, 1e-10, rstd);
+        WeightStandardizationKernels.standardizeRows(NativeMemory.mem(w), NativeMemory.mem(out), rows, k, 1e-10, rstd);
+        WeightStandardizationKernels.standardizeRows(NativeMemory.mem(values.dup()), NativeMemory.mem(expected), rows, k, 1e-10, rstd);
         org.junit.jupiter.api.Assertions.assertEquals(expected, out);
         org.junit.jupiter.api.Assertions.assertTrue(out.amaxNumber().doubleValue() > 1);
     }
@@ -140,16 +140,16 @@ class FusedKernelsTest {
                 double[] rstd = new double[n * g];
                 double[] meanL = new double[n * g];
                 double[] rstdL = new double[n * g];
-                FusedKernels.groupNormForward(FusedKernels.mem(x), FusedKernels.mem(y), FusedKernels.mem(gamma),
-                        FusedKernels.mem(beta), n, c, hw, g, 1e-5, true, mean, rstd);
-                FusedKernels.groupNormBackward(FusedKernels.mem(x), FusedKernels.mem(dy), FusedKernels.mem(gamma),
-                        FusedKernels.mem(beta), n, c, hw, g, true, mean, rstd, FusedKernels.mem(dx),
-                        FusedKernels.mem(dGamma), FusedKernels.mem(dBeta));
-                FusedKernels.groupNormForwardNhwc(FusedKernels.mem(xl), FusedKernels.mem(yl), FusedKernels.mem(gamma),
-                        FusedKernels.mem(beta), n, c, hw, g, 1e-5, true, meanL, rstdL);
-                FusedKernels.groupNormBackwardNhwc(FusedKernels.mem(xl), FusedKernels.mem(dyl), FusedKernels.mem(gamma),
-                        FusedKernels.mem(beta), n, c, hw, g, true, meanL, rstdL, FusedKernels.mem(dxl),
-                        FusedKernels.mem(dGammaL), FusedKernels.mem(dBetaL));
+                GroupNormKernels.groupNormForward(NativeMemory.mem(x), NativeMemory.mem(y), NativeMemory.mem(gamma),
+                        NativeMemory.mem(beta), new GroupNormKernels.Shape(n, c, hw, g), 1e-5, true, mean, rstd);
+                GroupNormKernels.groupNormBackward(NativeMemory.mem(x), NativeMemory.mem(dy), NativeMemory.mem(gamma),
+                        NativeMemory.mem(beta), new GroupNormKernels.Shape(n, c, hw, g), true, mean, rstd, NativeMemory.mem(dx),
+                        NativeMemory.mem(dGamma), NativeMemory.mem(dBeta));
+                GroupNormKernels.groupNormForwardNhwc(NativeMemory.mem(xl), NativeMemory.mem(yl), NativeMemory.mem(gamma),
+                        NativeMemory.mem(beta), new GroupNormKernels.Shape(n, c, hw, g), 1e-5, true, meanL, rstdL);
+                GroupNormKernels.groupNormBackwardNhwc(NativeMemory.mem(xl), NativeMemory.mem(dyl), NativeMemory.mem(gamma),
+                        NativeMemory.mem(beta), new GroupNormKernels.Shape(n, c, hw, g), true, meanL, rstdL, NativeMemory.mem(dxl),
+                        NativeMemory.mem(dGammaL), NativeMemory.mem(dBetaL));
                 double tol = t == DataType.FLOAT ? 1e-5 : 1e-10;
                 String what = t + " offset " + offset;
                 for (int i = 0; i < n * g; i++) {
@@ -175,27 +175,27 @@ class FusedKernelsTest {
             INDArray g = viewAtOffset(GradientChecks.gaussian(9, n).castTo(t));
             INDArray vRef = v.castTo(DataType.DOUBLE).dup().muli(0.9).addi(g.castTo(DataType.DOUBLE));
             INDArray gRef = vRef.mul(0.05);
-            org.junit.jupiter.api.Assertions.assertTrue(FusedKernels.smallMomentumStep(v, g, 0.9, 0.05));
+            org.junit.jupiter.api.Assertions.assertTrue(MomentumKernels.smallMomentumStep(v, g, 0.9, 0.05));
             double tol = t == DataType.FLOAT ? 1e-6 : 1e-15;
             assertTrue(rel(v, vRef) < tol, t + " velocity " + rel(v, vRef));
             assertTrue(rel(g, gRef) < tol, t + " step " + rel(g, gRef));
         }
         // Large blocks and non-contiguous arrays are left to ND4J.
-        org.junit.jupiter.api.Assertions.assertFalse(FusedKernels.smallMomentumStep(
-                Nd4j.create(DataType.FLOAT, FusedKernels.SMALL_STEP), Nd4j.create(DataType.FLOAT, FusedKernels.SMALL_STEP), 0.9, 0.1));
+        org.junit.jupiter.api.Assertions.assertFalse(MomentumKernels.smallMomentumStep(
+                Nd4j.create(DataType.FLOAT, MomentumKernels.SMALL_STEP), Nd4j.create(DataType.FLOAT, MomentumKernels.SMALL_STEP), 0.9, 0.1));
         INDArray m = Nd4j.create(DataType.FLOAT, 4, 4);
-        org.junit.jupiter.api.Assertions.assertFalse(FusedKernels.smallMomentumStep(m.getColumn(1), m.getColumn(2), 0.9, 0.1));
+        org.junit.jupiter.api.Assertions.assertFalse(MomentumKernels.smallMomentumStep(m.getColumn(1), m.getColumn(2), 0.9, 0.1));
     }
 
     /** Kernel threads follow OMP_NUM_THREADS (as libnd4j does), else all cores; bad values fall back. */
     @Test
     void kernelThreadsFollowOmpNumThreads() {
-        org.junit.jupiter.api.Assertions.assertEquals(4, FusedKernels.threads("4", 16));
-        org.junit.jupiter.api.Assertions.assertEquals(3, FusedKernels.threads(" 3,2", 16));
-        org.junit.jupiter.api.Assertions.assertEquals(16, FusedKernels.threads(null, 16));
-        org.junit.jupiter.api.Assertions.assertEquals(8, FusedKernels.threads("0", 8));
-        org.junit.jupiter.api.Assertions.assertEquals(8, FusedKernels.threads("many", 8));
+        org.junit.jupiter.api.Assertions.assertEquals(4, KernelPool.threads("4", 16));
+        org.junit.jupiter.api.Assertions.assertEquals(3, KernelPool.threads(" 3,2", 16));
+        org.junit.jupiter.api.Assertions.assertEquals(16, KernelPool.threads(null, 16));
+        org.junit.jupiter.api.Assertions.assertEquals(8, KernelPool.threads("0", 8));
+        org.junit.jupiter.api.Assertions.assertEquals(8, KernelPool.threads("many", 8));
         // The test JVM runs with OMP_NUM_THREADS=2 (surefire), like a 2-core task slot.
-        org.junit.jupiter.api.Assertions.assertEquals(2, FusedKernels.THREADS);
+        org.junit.jupiter.api.Assertions.assertEquals(2, KernelPool.THREADS);
     }
 }

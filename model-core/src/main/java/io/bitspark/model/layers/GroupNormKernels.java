@@ -1,0 +1,390 @@
+package io.bitspark.model.layers;
+
+import static io.bitspark.model.layers.KernelMath.dot;
+import static io.bitspark.model.layers.KernelMath.reluGate;
+import static io.bitspark.model.layers.KernelMath.squaredDeviations;
+import static io.bitspark.model.layers.KernelMath.sum;
+import static io.bitspark.model.layers.KernelPool.parallelFor;
+import static io.bitspark.model.layers.NativeMemory.check;
+import static io.bitspark.model.layers.NativeMemory.load;
+import static io.bitspark.model.layers.NativeMemory.set;
+import static io.bitspark.model.layers.NativeMemory.store;
+import static io.bitspark.model.layers.NativeMemory.vector;
+
+import io.bitspark.model.layers.NativeMemory.Mem;
+import io.bitspark.model.layers.NativeMemory.Scratch;
+
+/**
+ * GroupNorm (+ ReLU) forward and backward as fused loops over NCHW and NHWC, on {@link NativeMemory} scratch and
+ * the {@link KernelPool}. All arithmetic is double, whatever the array type, and each task's order is fixed, so
+ * results do not depend on thread scheduling; float and double arrays run the same code (the path the gradient
+ * checks verify).
+ *
+ * <p>Math (per group of K values): {@code y = (x - mean) * rstd}, {@code rstd = 1 / sqrt(var + eps)} with the
+ * biased variance; backward {@code dx = rstd * (g - mean(g) - y * mean(g * y))}, through gamma, beta and the ReLU.
+ */
+final class GroupNormKernels {
+
+    private GroupNormKernels() {}
+
+    /** {@code n} examples of {@code c} channels over {@code hw} pixels, in {@code groups} groups. */
+    record Shape(int n, int c, int hw, int groups) {
+        Shape {
+            if (n < 0 || c < 1 || hw < 1 || groups < 1 || c % groups != 0) {
+                throw new IllegalArgumentException("GroupNorm shape: " + n + " examples, " + c + " channels, " + hw
+                        + " pixels, " + groups + " groups");
+            }
+        }
+    }
+
+    /** Elements per chunk of the channels-last kernels (whole pixels of C channels): a few hundred KB. */
+    private static final int NHWC_CHUNK = 1 << 14;
+
+    /**
+     * y = act(gamma * (x - mean) * rstd + beta) over NCHW; fills {@code mean} and {@code rstd} per (n, g).
+     */
+    static void groupNormForward(Mem x, Mem y, Mem gammaMem, Mem betaMem, Shape shape, double eps,
+                                 boolean relu, double[] mean, double[] rstd) {
+        int n = shape.n();
+        int c = shape.c();
+        int hw = shape.hw();
+        int groups = shape.groups();
+        int cg = c / groups;
+        int m = cg * hw;
+        double[] gamma = vector(gammaMem, c);
+        double[] beta = vector(betaMem, c);
+        parallelFor(n * groups, task -> {
+            int g = task % groups;
+            long base = (long) task * m;
+            Scratch s = NativeMemory.scratch().ensure(m);
+            double[] a = s.a;
+            load(x, base, a, m, s.f);
+            double mu = sum(a, 0, m) / m;
+            double r = 1.0 / Math.sqrt(squaredDeviations(a, m, mu) / m + eps);
+            mean[task] = mu;
+            rstd[task] = r;
+            for (int ch = 0; ch < cg; ch++) {
+                int cc = g * cg + ch;
+                double scale = gamma[cc] * r;
+                double shift = beta[cc] - mu * scale;
+                int from = ch * hw;
+                int to = from + hw;
+                if (relu) {
+                    for (int i = from; i < to; i++) {
+                        // max(), not a branch: after normalization half the values are negative.
+                        a[i] = Math.max(a[i] * scale + shift, 0.0);
+                    }
+                } else {
+                    for (int i = from; i < to; i++) {
+                        a[i] = a[i] * scale + shift;
+                    }
+                }
+            }
+            store(a, m, y, base, s.f);
+        });
+    }
+
+    /**
+     * Given x, dL/dy and the forward statistics: dL/dx, and per-example partial dL/dgamma, dL/dbeta summed
+     * into {@code dGamma}/{@code dBeta} in example order (deterministic).
+     */
+    static void groupNormBackward(Mem x, Mem dy, Mem gammaMem, Mem betaMem, Shape shape, boolean relu,
+                                  double[] mean, double[] rstd, Mem dx, Mem dGamma, Mem dBeta) {
+        int n = shape.n();
+        int c = shape.c();
+        int hw = shape.hw();
+        int groups = shape.groups();
+        int cg = c / groups;
+        int m = cg * hw;
+        double[] gamma = vector(gammaMem, c);
+        double[] beta = vector(betaMem, c);
+        double[] pg = new double[n * c];
+        double[] pb = new double[n * c];
+        parallelFor(n * groups, task -> {
+            int ni = task / groups;
+            int g = task % groups;
+            long base = (long) task * m;
+            Scratch s = NativeMemory.scratch().ensure(m);
+            double[] xh = s.a;
+            double[] d = s.b;
+            load(x, base, xh, m, s.f);
+            load(dy, base, d, m, s.f);
+            double mu = mean[task];
+            double r = rstd[task];
+            double sumD = 0;
+            double sumDX = 0;
+            for (int ch = 0; ch < cg; ch++) {
+                int cc = g * cg + ch;
+                double ga = gamma[cc];
+                double be = beta[cc];
+                int from = ch * hw;
+                int to = from + hw;
+                for (int i = from; i < to; i++) {
+                    xh[i] = (xh[i] - mu) * r;
+                }
+                if (relu) {
+                    for (int i = from; i < to; i++) {
+                        d[i] = reluGate(ga * xh[i] + be, d[i]);
+                    }
+                }
+                double sg = dot(d, xh, from, to);
+                double sb = sum(d, from, to);
+                pg[ni * c + cc] = sg;
+                pb[ni * c + cc] = sb;
+                sumD += ga * sb;
+                sumDX += ga * sg;
+            }
+            double meanD = sumD / m;
+            double meanDX = sumDX / m;
+            for (int ch = 0; ch < cg; ch++) {
+                double ga = gamma[g * cg + ch];
+                int from = ch * hw;
+                int to = from + hw;
+                for (int i = from; i < to; i++) {
+                    d[i] = r * (d[i] * ga - meanD - xh[i] * meanDX);
+                }
+            }
+            store(d, m, dx, base, s.f);
+        });
+        sumPartials(pg, pb, n, c, dGamma, dBeta);
+    }
+
+
+    /**
+     * Per-channel vectors repeated over the rows (pixels) of a chunk, so the channels-last loops run flat
+     * over whole chunks (long loops the JIT vectorizes) instead of one short loop per pixel.
+     */
+    private static void repeat(double[] perChannel, int c, double[] out, int len) {
+        for (int o = 0; o < len; o += c) {
+            System.arraycopy(perChannel, 0, out, o, c);
+        }
+    }
+
+    /** Folds a chunk-length accumulator back to one value per channel (rows in order: deterministic). */
+    private static void fold(double[] rep, int len, int c, double[] out) {
+        java.util.Arrays.fill(out, 0, c, 0.0);
+        for (int o = 0; o < len; o += c) {
+            for (int ch = 0; ch < c; ch++) {
+                out[ch] += rep[o + ch];
+            }
+        }
+    }
+
+    /**
+     * As {@link #groupNormForward} over NHWC: one task per example, which streams its [H*W, C] block in
+     * chunks of whole pixels. Statistics in one pass: per channel, sums of {@code x - k} and its square
+     * about the channel's first value {@code k} (a shift that keeps the variance free of cancellation for
+     * data with a large mean), combined per group exactly (Chan et al.); then one pass normalizes.
+     */
+    static void groupNormForwardNhwc(Mem x, Mem y, Mem gammaMem, Mem betaMem, Shape shape,
+                                     double eps, boolean relu, double[] mean, double[] rstd) {
+        int n = shape.n();
+        int c = shape.c();
+        int hw = shape.hw();
+        int groups = shape.groups();
+        int cg = c / groups;
+        long m = (long) cg * hw;
+        double[] gamma = vector(gammaMem, c);
+        double[] beta = vector(betaMem, c);
+        int rows = Math.max(1, NHWC_CHUNK / c);
+        int chunk = rows * c;
+        parallelFor(n, ni -> {
+            Scratch s = NativeMemory.scratch().ensure(chunk).channels(c).repeated(chunk);
+            double[] a = s.a;
+            double[] shift = s.ch[0];
+            double[] s1 = s.ch[1];
+            double[] s2 = s.ch[2];
+            double[] shiftR = s.rep[0];
+            double[] s1R = s.rep[1];
+            double[] s2R = s.rep[2];
+            long base = (long) ni * hw * c;
+            load(x, base, shift, c, s.f);
+            repeat(shift, c, shiftR, chunk);
+            java.util.Arrays.fill(s1R, 0, chunk, 0.0);
+            java.util.Arrays.fill(s2R, 0, chunk, 0.0);
+            for (int p0 = 0; p0 < hw; p0 += rows) {
+                int len = Math.min(rows, hw - p0) * c;
+                load(x, base + (long) p0 * c, a, len, s.f);
+                for (int i = 0; i < len; i++) {
+                    double d = a[i] - shiftR[i];
+                    s1R[i] += d;
+                    s2R[i] += d * d;
+                }
+            }
+            fold(s1R, chunk, c, s1);
+            fold(s2R, chunk, c, s2);
+            double[] scale = s.ch[3];
+            double[] offset = s.ch[4];
+            for (int g = 0; g < groups; g++) {
+                // Channel means and sums of squared deviations, then the group's by Chan's combination.
+                double sumMeans = 0;
+                for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
+                    sumMeans += shift[ch] + s1[ch] / hw;
+                }
+                double mu = sumMeans / cg;
+                double m2 = 0;
+                for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
+                    double dm = shift[ch] + s1[ch] / hw - mu;
+                    m2 += (s2[ch] - s1[ch] * s1[ch] / hw) + hw * dm * dm;
+                }
+                double r = 1.0 / Math.sqrt(Math.max(m2, 0.0) / m + eps);
+                mean[ni * groups + g] = mu;
+                rstd[ni * groups + g] = r;
+                for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
+                    scale[ch] = gamma[ch] * r;
+                    offset[ch] = beta[ch] - mu * scale[ch];
+                }
+            }
+            double[] scaleR = s.rep[0];
+            double[] offsetR = s.rep[1];
+            repeat(scale, c, scaleR, chunk);
+            repeat(offset, c, offsetR, chunk);
+            for (int p0 = 0; p0 < hw; p0 += rows) {
+                int len = Math.min(rows, hw - p0) * c;
+                long start = base + (long) p0 * c;
+                load(x, start, a, len, s.f);
+                if (relu) {
+                    for (int i = 0; i < len; i++) {
+                        a[i] = Math.max(a[i] * scaleR[i] + offsetR[i], 0.0);
+                    }
+                } else {
+                    for (int i = 0; i < len; i++) {
+                        a[i] = a[i] * scaleR[i] + offsetR[i];
+                    }
+                }
+                store(a, len, y, start, s.f);
+            }
+        });
+    }
+
+    /**
+     * As {@link #groupNormBackward} over NHWC: one task per example, two streaming passes. With
+     * {@code v = scale * x + shift} the forward pre-activation and {@code d} the gated gradient, pass one
+     * sums {@code d} and {@code d * x} per channel ({@code sum(d * xhat) = rstd * (sum(d * x) - mean * sum(d))});
+     * pass two writes {@code dx = A * d + B * x + C} with per-channel constants folded from the group sums.
+     */
+    static void groupNormBackwardNhwc(Mem x, Mem dy, Mem gammaMem, Mem betaMem, Shape shape,
+                                      boolean relu, double[] mean, double[] rstd, Mem dx, Mem dGamma, Mem dBeta) {
+        int n = shape.n();
+        int c = shape.c();
+        int hw = shape.hw();
+        int groups = shape.groups();
+        int cg = c / groups;
+        long m = (long) cg * hw;
+        double[] gamma = vector(gammaMem, c);
+        double[] beta = vector(betaMem, c);
+        double[] pg = new double[n * c];
+        double[] pb = new double[n * c];
+        int rows = Math.max(1, NHWC_CHUNK / c);
+        int chunk = rows * c;
+        parallelFor(n, ni -> {
+            Scratch s = NativeMemory.scratch().ensure(chunk).channels(c).repeated(chunk);
+            double[] a = s.a;
+            double[] b = s.b;
+            double[] scale = s.ch[0];
+            double[] shift = s.ch[1];
+            for (int ch = 0; ch < c; ch++) {
+                double mu = mean[ni * groups + ch / cg];
+                double r = rstd[ni * groups + ch / cg];
+                scale[ch] = gamma[ch] * r;
+                shift[ch] = beta[ch] - mu * scale[ch];
+            }
+            double[] scaleR = s.rep[0];
+            double[] shiftR = s.rep[1];
+            double[] sdR = s.rep[2];
+            double[] sdxR = s.rep[3];
+            repeat(scale, c, scaleR, chunk);
+            repeat(shift, c, shiftR, chunk);
+            java.util.Arrays.fill(sdR, 0, chunk, 0.0);
+            java.util.Arrays.fill(sdxR, 0, chunk, 0.0);
+            long base = (long) ni * hw * c;
+            for (int p0 = 0; p0 < hw; p0 += rows) {
+                int len = Math.min(rows, hw - p0) * c;
+                long start = base + (long) p0 * c;
+                loadGated(x, dy, start, len, s, relu, scaleR, shiftR);
+                for (int i = 0; i < len; i++) {
+                    sdR[i] += b[i];
+                    sdxR[i] += b[i] * a[i];
+                }
+            }
+            double[] sd = s.ch[2];
+            double[] sdx = s.ch[3];
+            fold(sdR, chunk, c, sd);
+            fold(sdxR, chunk, c, sdx);
+            double[] ca = s.ch[4];
+            double[] cb = s.ch[5];
+            double[] cc = new double[c];
+            for (int g = 0; g < groups; g++) {
+                double mu = mean[ni * groups + g];
+                double r = rstd[ni * groups + g];
+                double sumD = 0;
+                double sumDX = 0;
+                for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
+                    double sdxhat = r * (sdx[ch] - mu * sd[ch]);
+                    pg[ni * c + ch] = sdxhat;
+                    pb[ni * c + ch] = sd[ch];
+                    sumD += gamma[ch] * sd[ch];
+                    sumDX += gamma[ch] * sdxhat;
+                }
+                double meanD = sumD / m;
+                double meanDX = sumDX / m;
+                // dx = r * (d * gamma - meanD - (x - mu) * r * meanDX) = A d + B x + C
+                for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
+                    ca[ch] = r * gamma[ch];
+                    cb[ch] = -r * r * meanDX;
+                    cc[ch] = -r * meanD + r * r * meanDX * mu;
+                }
+            }
+            double[] aR = s.rep[2];
+            double[] bR = s.rep[3];
+            double[] cR = s.rep[4];
+            repeat(ca, c, aR, chunk);
+            repeat(cb, c, bR, chunk);
+            repeat(cc, c, cR, chunk);
+            for (int p0 = 0; p0 < hw; p0 += rows) {
+                int len = Math.min(rows, hw - p0) * c;
+                long start = base + (long) p0 * c;
+                loadGated(x, dy, start, len, s, relu, scaleR, shiftR);
+                for (int i = 0; i < len; i++) {
+                    b[i] = aR[i] * b[i] + bR[i] * a[i] + cR[i];
+                }
+                store(b, len, dx, start, s.f);
+            }
+        });
+        sumPartials(pg, pb, n, c, dGamma, dBeta);
+    }
+
+    /**
+     * Loads {@code len} values of x into {@code s.a} and of dL/dy into {@code s.b}; with ReLU, zeroes the
+     * gradient where the forward pre-activation {@code scale * x + shift} was not positive.
+     */
+    private static void loadGated(Mem x, Mem dy, long start, int len, Scratch s, boolean relu, double[] scale,
+                                  double[] shift) {
+        double[] a = s.a;
+        double[] b = s.b;
+        load(x, start, a, len, s.f);
+        load(dy, start, b, len, s.f);
+        if (relu) {
+            for (int i = 0; i < len; i++) {
+                b[i] = reluGate(a[i] * scale[i] + shift[i], b[i]);
+            }
+        }
+    }
+
+    /** dGamma, dBeta = per-example partials summed in example order (deterministic). */
+    private static void sumPartials(double[] pg, double[] pb, int n, int c, Mem dGamma, Mem dBeta) {
+        check(dGamma, 0, c);
+        check(dBeta, 0, c);
+        for (int cc = 0; cc < c; cc++) {
+            double sg = 0;
+            double sb = 0;
+            for (int ni = 0; ni < n; ni++) {
+                sg += pg[ni * c + cc];
+                sb += pb[ni * c + cc];
+            }
+            set(dGamma, cc, sg);
+            set(dBeta, cc, sb);
+        }
+    }
+
+}
