@@ -20,7 +20,14 @@ public final class MicroBatchStep {
 
     /** Runs the step; returns the mean loss over the whole batch (without regularization terms). */
     public static double step(ComputationGraph net, List<DataSet> microBatches, int iteration, int epoch) {
-        SgdStep fused = SgdStep.orNull(net);
+        return step(net, SgdStep.orNull(net), microBatches, iteration, epoch);
+    }
+
+    /**
+     * The same with the fused step a training loop made once for {@code net} ({@link SgdStep#orNull}; null: DL4J's
+     * updater), so its layout and buffers are not rebuilt every step.
+     */
+    public static double step(ComputationGraph net, SgdStep fused, List<DataSet> microBatches, int iteration, int epoch) {
         if (fused != null) {
             double penalty = net.calcRegularizationScore(true);
             return fused.step(microBatches, iteration, epoch, 0) - penalty;

@@ -27,6 +27,7 @@ import io.bitspark.model.data.Augment;
 import io.bitspark.model.train.HyperRule;
 import io.bitspark.model.train.Metrics;
 import io.bitspark.model.train.MicroBatchStep;
+import io.bitspark.model.train.SgdStep;
 import io.bitspark.model.train.MixUp;
 import io.bitspark.model.train.RidgeProbe;
 import io.bitspark.model.train.SgdMomentum;
@@ -84,6 +85,7 @@ public final class FineTuner {
         Random order = new Random(s.seed() * 31 + 7);
         List<Integer> stream = new ArrayList<>();
         double lossValue = Double.NaN;
+        SgdStep fused = SgdStep.orNull(net);
         for (long step = 0; step < s.steps(); step++) {
             while (stream.size() < s.batch()) {
                 List<Integer> perm = new ArrayList<>();
@@ -102,7 +104,7 @@ public final class FineTuner {
                 DataSet mb = trainBatch(train, batch.subList(from, Math.min(batch.size(), from + s.microBatch())), s, rng);
                 parts.add(lambda < 1.0 ? MixUp.mix(mb, lambda, rng) : mb);
             }
-            lossValue = MicroBatchStep.step(net, parts, (int) step, 0);
+            lossValue = MicroBatchStep.step(net, fused, parts, (int) step, 0);
             if (!Double.isFinite(lossValue)) {
                 throw new IllegalStateException("fine-tuning loss is " + lossValue + " at step " + step);
             }
