@@ -79,11 +79,20 @@ public final class Augment {
      * {@code crop x crop} window, flip horizontally with probability 1/2.
      */
     public static void hyperRuleTrain(byte[] jpeg, int resize, int crop, Random rng, float[] out, int offset) throws IOException {
+        hyperRuleTrain(jpeg, resize, crop, true, rng, out, offset);
+    }
+
+    /**
+     * As {@link #hyperRuleTrain(byte[], int, int, Random, float[], int)}; with {@code flip} false the view is never
+     * mirrored (the generator advances the same way, so the crops are those of a flipping run).
+     */
+    public static void hyperRuleTrain(byte[] jpeg, int resize, int crop, boolean flip, Random rng, float[] out, int offset)
+            throws IOException {
         BufferedImage img = ImageTensors.resize(decode(jpeg), resize, resize);
         int x = rng.nextInt(resize - crop + 1);
         int y = rng.nextInt(resize - crop + 1);
         BufferedImage view = img.getSubimage(x, y, crop, crop);
-        if (rng.nextBoolean()) {
+        if (rng.nextBoolean() && flip) {
             view = mirror(view);
         } else {
             view = ImageTensors.resize(view, crop, crop);

@@ -7,10 +7,11 @@ import io.bitspark.model.train.HyperRule;
 
 /**
  * Hyper-parameters of one transfer run: the BiT-HyperRule's values for the data set, each of which a user may
- * override (on a laptop, fewer steps and a smaller batch and resolution make few-shot studies feasible).
+ * override (on a laptop, fewer steps and a smaller batch and resolution make few-shot studies feasible), and
+ * whether training views are flipped (the rule flips; structured tasks whose labels a mirror changes do not).
  */
 public record FineTuneSettings(long[] supports, double baseLr, int batch, int microBatch, int resize, int crop,
-                               double mixupAlpha, long seed) {
+                               double mixupAlpha, long seed, boolean flip) {
 
     public long steps() {
         return supports[supports.length - 1];
@@ -20,7 +21,7 @@ public record FineTuneSettings(long[] supports, double baseLr, int batch, int mi
     public static FineTuneSettings hyperRule(long size, int w, int h, long seed) {
         HyperRule.Resolution r = HyperRule.resolution(w, h);
         return new FineTuneSettings(HyperRule.supports(size), HyperRule.BASE_LR, HyperRule.BATCH, HyperRule.BATCH,
-                r.resize(), r.crop(), HyperRule.mixupAlpha(size), seed);
+                r.resize(), r.crop(), HyperRule.mixupAlpha(size), seed, true);
     }
 
     /** Overrides; nulls keep the rule's value. Steps rescale the supports proportionally. */
@@ -46,11 +47,16 @@ public record FineTuneSettings(long[] supports, double baseLr, int batch, int mi
         if (cr < 8 || cr > rs) {
             throw new IllegalArgumentException("crop (" + cr + ") must be between 8 and the resize (" + rs + ")");
         }
-        return new FineTuneSettings(s, lr != null ? lr : baseLr, b, mb, rs, cr, alpha != null ? alpha : mixupAlpha, seed);
+        return new FineTuneSettings(s, lr != null ? lr : baseLr, b, mb, rs, cr, alpha != null ? alpha : mixupAlpha, seed, flip);
     }
 
     public FineTuneSettings withSeed(long s) {
-        return new FineTuneSettings(supports, baseLr, batch, microBatch, resize, crop, mixupAlpha, s);
+        return new FineTuneSettings(supports, baseLr, batch, microBatch, resize, crop, mixupAlpha, s, flip);
+    }
+
+    /** Without horizontal flips (tasks whose labels a mirror image changes: orientation, left/right location). */
+    public FineTuneSettings withFlip(boolean f) {
+        return new FineTuneSettings(supports, baseLr, batch, microBatch, resize, crop, mixupAlpha, seed, f);
     }
 
     public Map<String, Object> asMap() {
@@ -63,6 +69,7 @@ public record FineTuneSettings(long[] supports, double baseLr, int batch, int mi
         m.put("crop", crop);
         m.put("mixup_alpha", mixupAlpha);
         m.put("seed", seed);
+        m.put("flip", flip);
         return m;
     }
 }

@@ -132,7 +132,7 @@ public final class FineTuner {
         float[] y = new float[idx.size() * d.classes()];
         for (int i = 0; i < idx.size(); i++) {
             ShardReader.Example e = d.rows().get(idx.get(i));
-            Augment.hyperRuleTrain(e.jpeg(), s.resize(), s.crop(), rng, x, i * per);
+            Augment.hyperRuleTrain(e.jpeg(), s.resize(), s.crop(), s.flip(), rng, x, i * per);
             for (int c : e.labels()) {
                 y[i * d.classes() + c] = 1f;
             }

@@ -96,6 +96,22 @@ public record InMemoryDataset(List<ShardReader.Example> rows, List<String> class
         return new InMemoryDataset(out, classNames, multiLabel, manifestHash, medianWidth, medianHeight);
     }
 
+    /**
+     * A seeded random split: {@code first} examples, then the rest (VTAB-1k's 800/200 split of a task's 1000
+     * training examples for hyper-parameter selection).
+     */
+    public InMemoryDataset[] split(int first, long seed) {
+        if (first < 1 || first >= rows.size()) {
+            throw new IllegalArgumentException("cannot split " + rows.size() + " examples into " + first + " and the rest");
+        }
+        List<ShardReader.Example> shuffled = new ArrayList<>(rows);
+        java.util.Collections.shuffle(shuffled, new Random(seed));
+        return new InMemoryDataset[] {
+                new InMemoryDataset(List.copyOf(shuffled.subList(0, first)), classNames, multiLabel, manifestHash, medianWidth, medianHeight),
+                new InMemoryDataset(List.copyOf(shuffled.subList(first, shuffled.size())), classNames, multiLabel, manifestHash,
+                        medianWidth, medianHeight)};
+    }
+
     public InMemoryDataset firstN(int n) {
         return n <= 0 || n >= rows.size() ? this
                 : new InMemoryDataset(rows.subList(0, n), classNames, multiLabel, manifestHash, medianWidth, medianHeight);
