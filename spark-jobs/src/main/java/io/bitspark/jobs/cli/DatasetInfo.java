@@ -33,7 +33,8 @@ final class DatasetInfo {
             out.printf(Locale.ROOT, "rejects: %s (%s)%n", m.rejects(), m.rejectsFile());
         }
         DatasetManifest.Provenance p = m.provenance();
-        out.printf(Locale.ROOT, "made from %s (%s), seed %d, by bit %s on Spark %s at %s%n", p.input(), p.inputFormat(),
-                p.seed(), p.codeVersion(), p.sparkVersion(), p.createdAt());
+        // Manifests carry no time (identical re-runs write identical bytes); older ones may.
+        out.printf(Locale.ROOT, "made from %s (%s), seed %d, by bit %s on Spark %s%s%n", p.input(), p.inputFormat(),
+                p.seed(), p.codeVersion(), p.sparkVersion(), p.createdAt() == null ? "" : " at " + p.createdAt());
     }
 }
