@@ -37,7 +37,8 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--per-class", defaultValue = "1000", description = "Pre-training images per class (default: ${DEFAULT-VALUE}).")
     int perClass;
 
-    @Option(names = "--seeds", defaultValue = "3", description = "Few-shot draws per k (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seeds", defaultValue = "3", description = "Few-shot draws per k (default: ${DEFAULT-VALUE}; the paper's "
+            + "protocol draws 5).")
     int seeds;
 
     private PrintWriter out;
@@ -71,10 +72,11 @@ public final class DemoCommand implements Callable<Integer> {
                 "local", "--data", upstream.toString(), "--output", run.toString());
         String checkpoint = latestCheckpoint(run);
         step("4/7 export: official BiT .npz", "export", "--checkpoint", checkpoint, "--format", "npz", "--output", npz.toString());
-        step("5/7 few-shot: 1, 5, 10 images per class of 4 unseen classes, pre-trained vs random init", "fewshot",
+        step("5/7 few-shot: 1, 5, 10 images per class of 4 unseen classes, pre-trained vs random init (the paper's protocol: "
+                + "500 HyperRule steps each, here batch 16 at 32x32)", "fewshot",
                 "--checkpoint", npz.toString(), "--data", downstream.toString(), "--eval-data", downstreamTest.toString(),
                 "--eval-max", "400", "--shots", "1,5,10", "--seeds", String.valueOf(seeds), "--compare-random",
-                "--steps", "60", "--batch", "32", "--resize", "40", "--crop", "32", "--output", fewshot.toString());
+                "--protocol", "bit", "--batch", "16", "--resize", "36", "--crop", "32", "--output", fewshot.toString());
         Files.copy(fewshot.resolve("fewshot.json"), run.resolve("fewshot.json"), StandardCopyOption.REPLACE_EXISTING);
         step("6/7 report", "report", run.toString());
         out.printf(Locale.ROOT, "%n7/7 done in %.1f min. Artifacts:%n", (System.nanoTime() - t0) / 60e9);

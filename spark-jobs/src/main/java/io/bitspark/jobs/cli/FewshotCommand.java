@@ -38,8 +38,14 @@ public final class FewshotCommand implements Callable<Integer> {
     @Option(names = "--shots", defaultValue = "1,5,10,25", split = ",", description = "Images per class (default: ${DEFAULT-VALUE}).")
     int[] shots;
 
-    @Option(names = "--seeds", defaultValue = "3", description = "Draws per k (default: ${DEFAULT-VALUE}).")
-    int seeds;
+    @Option(names = "--seeds", description = "Balanced random draws per k (default: 5 with --protocol bit, else 3).")
+    Integer seeds;
+
+    @Option(names = "--protocol", defaultValue = "custom",
+            description = "bit: the paper's protocol (section 4.2): 5 balanced random subsamples per k, full fine-tuning with the "
+                    + "HyperRule's schedule (500 steps, base lr 0.003; --steps and --lr are refused, batch and resolution may be "
+                    + "set), median and range, the ridge probe beside it. custom: any override (default: ${DEFAULT-VALUE}).")
+    String protocol;
 
     @Option(names = "--compare-random", description = "Also run everything from a randomly initialised network.")
     boolean compareRandom;
@@ -52,10 +58,18 @@ public final class FewshotCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (!protocol.equals("bit") && !protocol.equals("custom")) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--protocol is bit or custom, not '" + protocol + "'");
+        }
+        if (protocol.equals("bit") && (transfer.steps != null || transfer.lr != null)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--protocol bit fine-tunes with the HyperRule's schedule; "
+                    + "drop --steps and --lr, or use --protocol custom");
+        }
+        int draws = seeds != null ? seeds : protocol.equals("bit") ? 5 : 3;
         ModelLoader.Loaded m = ModelLoader.load(source.checkpoint, source.importOptions(), false);
         InMemoryDataset train = data.train();
         InMemoryDataset eval = data.eval(train);
-        List<FewShot.Row> rows = FewShot.run(m.net(), m.spec(), train, eval, shots, seeds, transfer.seed, compareRandom,
+        List<FewShot.Row> rows = FewShot.run(m.net(), m.spec(), train, eval, shots, draws, transfer.seed, compareRandom,
                 size -> transfer.settings(size, train.medianWidth(), train.medianHeight()));
         String table = FewShot.table(rows);
         ArtifactStore out = Stores.directory(output);
@@ -63,8 +77,12 @@ public final class FewshotCommand implements Callable<Integer> {
             os.write(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(rows));
         }
         try (OutputStream os = out.create("fewshot.md")) {
+            java.util.Map<String, Object> d = new java.util.LinkedHashMap<>(transfer.settings(shots[0] * (long) train.classes(),
+                    train.medianWidth(), train.medianHeight()).asMap());
+            d.remove("seed");
             os.write(("Few-shot transfer of " + m.source() + " to " + data.data + " (" + train.classes() + " classes), evaluated on "
-                    + eval.size() + " images\n\n" + table).getBytes(StandardCharsets.UTF_8));
+                    + eval.size() + " images; protocol " + protocol + ", " + draws + " balanced draws per k; fine-tuning: "
+                    + d + "\n\n" + table).getBytes(StandardCharsets.UTF_8));
         }
         PrintWriter w = spec.commandLine().getOut();
         w.print(table);
