@@ -13,6 +13,8 @@ import io.bitspark.jobs.cli.FinetuneCommand;
 import io.bitspark.jobs.cli.PrepareCommand;
 import io.bitspark.jobs.cli.PretrainCommand;
 import io.bitspark.jobs.cli.ReportCommand;
+import io.bitspark.jobs.cli.SuiteCommand;
+import io.bitspark.jobs.cli.SuiteDataCommand;
 import io.bitspark.jobs.cli.InfoCommand;
 import io.bitspark.jobs.cli.ModelCommand;
 import io.bitspark.jobs.cli.PredictCommand;
@@ -29,7 +31,7 @@ import picocli.CommandLine.Command;
         description = "Big Transfer (BiT) ResNet-v2 pre-training, transfer and evaluation on Apache Spark.",
         subcommands = {PrepareCommand.class, PretrainCommand.class, FashionMnistCommand.class, ModelCommand.class, InfoCommand.class,
                 PredictCommand.class, ExportCommand.class, FinetuneCommand.class, FewshotCommand.class, EvaluateCommand.class,
-                ReportCommand.class, DemoCommand.class,
+                SuiteCommand.class, SuiteDataCommand.class, ReportCommand.class, DemoCommand.class,
                 BenchCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class BitMain implements Runnable {
 

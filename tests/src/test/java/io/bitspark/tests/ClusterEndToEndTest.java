@@ -185,6 +185,38 @@ class ClusterEndToEndTest {
         return a.toArray(new String[0]);
     }
 
+    /**
+     * {@code bit suite} with a cluster master: each (task, init) is one Spark task; the executors read the checkpoint
+     * and the tasks' data themselves, tasks spread over the executors, and every task reports a result.
+     */
+    @Test
+    void suiteTasksRunAsSparkTasksOnTheExecutors() throws Exception {
+        Path npz = io.bitspark.model.checkpoint.FormulaWeights.write(io.bitspark.model.arch.ResNetV2Presets.get("tiny"),
+                dir.resolve("suite-tiny.npz"));
+        Path s = dir.resolve("suite");
+        Path log = dir.resolve("suite-data.log");
+        assertEquals(0, run(cluster.submit(log, List.of(), "suite-data", "--output", s.toString(), "--train", "30", "--test", "24"),
+                log, Duration.ofMinutes(4)), tail(log));
+        log = dir.resolve("suite.log");
+        Path out = dir.resolve("suite-out");
+        assertEquals(0, run(cluster.submit(log, List.of(), "suite", "--checkpoint", npz.toString(), "--groups", "4", "--suite",
+                s.resolve("suite.conf").toString(), "--steps", "5", "--batch", "8", "--output", out.toString()), log,
+                Duration.ofMinutes(6)), tail(log));
+        Map<String, Object> json = new ObjectMapper().readValue(out.resolve("suite.json").toFile(),
+                new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() {});
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> tasks = (List<Map<String, Object>>) json.get("tasks");
+        assertEquals(5, tasks.size());
+        java.util.Set<String> executors = new java.util.TreeSet<>();
+        for (Map<String, Object> t : tasks) {
+            assertEquals("ok", t.get("status"), t.toString());
+            String executor = String.valueOf(t.get("executor"));
+            assertFalse(executor.endsWith("/driver") || executor.endsWith("/local"), "ran outside an executor: " + t);
+            executors.add(executor);
+        }
+        assertTrue(executors.size() >= 2, "5 tasks on " + WORKERS + " executors all ran on " + executors);
+    }
+
     /** Each executor gets one (fake) GPU address from its worker's discovery script; tasks take one each. */
     static final List<String> GPU_CONF = List.of("spark.executor.resource.gpu.amount=1", "spark.task.resource.gpu.amount=1");
 

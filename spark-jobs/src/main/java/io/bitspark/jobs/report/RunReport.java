@@ -340,7 +340,7 @@ public final class RunReport {
     }
 
     /** Okabe and Ito's colour-blind-safe palette (no yellow: it vanishes on white). */
-    static final Color[] PALETTE = {new Color(0x0072B2), new Color(0xD55E00), new Color(0x009E73), new Color(0xCC79A7),
+    public static final Color[] PALETTE = {new Color(0x0072B2), new Color(0xD55E00), new Color(0x009E73), new Color(0xCC79A7),
             new Color(0xE69F00), new Color(0x56B4E9), new Color(0x000000)};
 
     private static void png(ArtifactStore run, JFreeChart chart, String file) throws IOException {
