@@ -17,6 +17,7 @@ import io.bitspark.jobs.cli.SuiteCommand;
 import io.bitspark.jobs.cli.SuiteDataCommand;
 import io.bitspark.jobs.cli.InfoCommand;
 import io.bitspark.jobs.cli.ModelCommand;
+import io.bitspark.jobs.cli.PlanCommand;
 import io.bitspark.jobs.cli.PredictCommand;
 import io.bitspark.jobs.cli.VersionInfo;
 import picocli.CommandLine;
@@ -31,7 +32,7 @@ import picocli.CommandLine.Command;
         description = "Big Transfer (BiT) ResNet-v2 pre-training, transfer and evaluation on Apache Spark.",
         subcommands = {PrepareCommand.class, PretrainCommand.class, FashionMnistCommand.class, ModelCommand.class, InfoCommand.class,
                 PredictCommand.class, ExportCommand.class, FinetuneCommand.class, FewshotCommand.class, EvaluateCommand.class,
-                SuiteCommand.class, SuiteDataCommand.class, ReportCommand.class, DemoCommand.class,
+                SuiteCommand.class, SuiteDataCommand.class, ReportCommand.class, PlanCommand.class, DemoCommand.class,
                 BenchCommand.class, DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class BitMain implements Runnable {
 
@@ -47,7 +48,7 @@ public final class BitMain implements Runnable {
      * check their own devices), so a CUDA build may run them on a driver without a GPU.
      */
     static final java.util.Set<String> NO_DEVICE = java.util.Set.of("prepare", "info", "report", "doctor", "help", "fashion-mnist",
-            "pretrain");
+            "pretrain", "plan");
 
     /** Runs a command line and returns its exit code (0 success, 1 failure, 2 usage error, 3 no usable device). */
     public static int run(String... args) {

@@ -285,6 +285,12 @@ class ClusterEndToEndTest {
                 mean(steady, "bytes_driver_received"), 100 * driverBytes / execBytes);
         assertTrue(execBytes > 1e5, "executors moved " + execBytes + " bytes per step");
         assertTrue(driverBytes < 0.01 * execBytes, "the driver moved " + driverBytes + " bytes per step, executors " + execBytes);
+        // bit plan's traffic model: 2 (N-1)/N x 4 bytes x parameters per executor per step.
+        io.bitspark.jobs.plan.Planner.Plan plan = io.bitspark.jobs.plan.Planner.plan(new io.bitspark.jobs.plan.Planner.Question(
+                "tiny", 6, 32, 900, 1, WORKERS, io.bitspark.jobs.plan.Devices.get("cpu"), 10, 48, 0, 1),
+                io.bitspark.jobs.plan.Planner.Constants.MEASURED);
+        double sent = mean(steady, "bytes_executor_sent");
+        assertEquals(plan.bytesPerExecutorPerStep(), sent, 0.01 * sent, "bit plan's bytes per executor per step vs measured");
 
         String driverLog = Files.readString(log);
         java.util.Set<String> devices = new java.util.TreeSet<>();
