@@ -65,7 +65,14 @@ class BitNpzTest {
             INDArray logits = BitOutputs.logits(imp.net(), ref.read("input"));
             double err = scaledError(ref.read("logits"), logits);
             org.slf4j.LoggerFactory.getLogger(BitNpzTest.class).info("{} vs PyTorch reference: scaled max error {}", preset, err);
-            assertTrue(err < 1e-4, "scaled logit error " + err);
+            if (err >= 1e-4) {
+                // Diagnosis of a rare failure: are further passes over the same input the same, and right?
+                double again = scaledError(ref.read("logits"), BitOutputs.logits(imp.net(), ref.read("input")));
+                double third = scaledError(ref.read("logits"), BitOutputs.logits(imp.net(), ref.read("input")));
+                double refAgain = scaledError(logits, BitOutputs.logits(imp.net(), ref.read("input")));
+                org.junit.jupiter.api.Assertions.fail("scaled logit error " + err + "; two more passes: " + again + ", " + third
+                        + "; first pass vs a later one: " + refAgain);
+            }
         }
     }
 
