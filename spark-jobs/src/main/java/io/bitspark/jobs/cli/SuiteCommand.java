@@ -47,17 +47,9 @@ public final class SuiteCommand implements Callable<Integer> {
                     + "pretrained,random (default: ${DEFAULT-VALUE}).")
     List<String> inits;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Seed of every task's training and split (default: ${DEFAULT-VALUE}).")
-    long seed;
-
-    @Option(names = "--steps", description = "Override the suite's (and the rule's) steps, for every task.")
-    Long steps;
-
-    @Option(names = "--batch", description = "Override the suite's (and the rule's) batch, for every task.")
-    Integer batch;
-
-    @Option(names = "--micro-batch", description = "Images per forward/backward pass (default: the batch).")
-    Integer microBatch;
+    /** Overrides on top of the suite's transfer block, for every task alike; --seed seeds every task's training and split. */
+    @Mixin
+    TransferOptions transfer;
 
     @Override
     public Integer call() throws Exception {
@@ -71,7 +63,9 @@ public final class SuiteCommand implements Callable<Integer> {
         if (select && s.select().isEmpty()) {
             throw new CommandLine.ParameterException(spec.commandLine(), s.source() + " declares no select grid for --select");
         }
-        SuiteSpec.Overrides o = s.transfer().then(new SuiteSpec.Overrides(steps, null, batch, microBatch, null, null, null));
+        SuiteSpec.Overrides o = s.transfer().then(new SuiteSpec.Overrides(transfer.steps, transfer.lr, transfer.batch,
+                transfer.microBatch, transfer.resize, transfer.crop, transfer.mixup));
+        long seed = transfer.seed;
         ModelLoader.Loaded m = SuiteRunner.model(source.checkpoint, source.groups);
         List<SuiteRunner.Job> jobs = new ArrayList<>();
         for (String init : inits) {
