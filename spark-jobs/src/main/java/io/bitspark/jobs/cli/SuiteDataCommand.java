@@ -34,6 +34,9 @@ public final class SuiteDataCommand implements Callable<Integer> {
     @Option(names = "--test", defaultValue = "500", description = "Test images per task (default: ${DEFAULT-VALUE}).")
     int test;
 
+    @Option(names = "--tasks", split = ",", description = "Only these tasks (default: all: fashion-unseen, nature-patches, rotation, count, location).")
+    java.util.List<String> tasks;
+
     @Option(names = "--seed", defaultValue = "0", description = "Seed of every draw (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -54,7 +57,8 @@ public final class SuiteDataCommand implements Callable<Integer> {
         if (Files.exists(images)) {
             throw new CommandLine.ParameterException(spec.commandLine(), images + " exists; choose a new --output");
         }
-        for (String line : new SuiteData(fashion, photos, seed).write(images, train, test)) {
+        java.util.List<SuiteData.Task> chosen = SuiteData.select(tasks);
+        for (String line : new SuiteData(fashion, photos, seed).write(images, train, test, chosen)) {
             out.println("wrote " + line);
         }
         StringBuilder conf = new StringBuilder("# The local transfer suite, written by: bit suite-data --output ").append(output)
@@ -64,7 +68,7 @@ public final class SuiteDataCommand implements Callable<Integer> {
                 .append("suite {\n  name = local\n  transfer { batch = 16, resize = 36, crop = 32 }\n")
                 .append("  # --select: VTAB-1k's 800/200 protocol over this grid, then retraining on all training images.\n")
                 .append("  select { lr = [0.001, 0.003, 0.01] }\n  tasks = [\n");
-        for (SuiteData.Task t : SuiteData.TASKS) {
+        for (SuiteData.Task t : chosen) {
             for (String split : new String[] {"train", "test"}) {
                 String[] args = {"prepare", "--input", images.resolve(t.name()).resolve(split).toString(), "--format", "imagefolder",
                         "--output", output.resolve("data").resolve(t.name()).resolve(split).toString(), "--holdout", "0",
@@ -80,7 +84,7 @@ public final class SuiteDataCommand implements Callable<Integer> {
         }
         conf.append("  ]\n}\n");
         Files.writeString(output.resolve("suite.conf"), conf.toString(), StandardCharsets.UTF_8);
-        out.printf(Locale.ROOT, "prepared %d tasks under %s; suite file %s%n", SuiteData.TASKS.size(), output.resolve("data"),
+        out.printf(Locale.ROOT, "prepared %d tasks under %s; suite file %s%n", chosen.size(), output.resolve("data"),
                 output.resolve("suite.conf"));
         out.flush();
         return 0;

@@ -66,10 +66,23 @@ public final class SuiteData {
         this.seed = seed;
     }
 
-    /** Writes every task's {@code <out>/<task>/{train,test}/<class>/*.png}; returns the image count per task and split. */
-    public List<String> write(Path out, int trainPerTask, int testPerTask) throws IOException {
+    /** The tasks named (all when {@code names} is null or empty); an unknown name is an error listing the known ones. */
+    public static List<Task> select(List<String> names) {
+        if (names == null || names.isEmpty()) {
+            return TASKS;
+        }
+        List<Task> out = new ArrayList<>();
+        for (String n : names) {
+            out.add(TASKS.stream().filter(t -> t.name().equals(n.strip())).findFirst().orElseThrow(() -> new IllegalArgumentException(
+                    "unknown task '" + n + "'; the local suite has " + TASKS.stream().map(Task::name).toList())));
+        }
+        return out;
+    }
+
+    /** Writes each task's {@code <out>/<task>/{train,test}/<class>/*.png}; returns the image count per task and split. */
+    public List<String> write(Path out, int trainPerTask, int testPerTask, List<Task> tasks) throws IOException {
         List<String> lines = new ArrayList<>();
-        for (Task t : TASKS) {
+        for (Task t : tasks) {
             for (String split : List.of("train", "test")) {
                 int n = split.equals("train") ? trainPerTask : testPerTask;
                 Random rng = new Random(seed * 1_000_003L + (t.name().hashCode() * 31L + split.hashCode()));
