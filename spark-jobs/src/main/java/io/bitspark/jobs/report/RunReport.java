@@ -380,7 +380,8 @@ public final class RunReport {
         return v instanceof Double d ? String.format(Locale.ROOT, "%.4g", d) : String.valueOf(v);
     }
 
-    private static String escape(String s) {
+    /** Text for an HTML page: the four characters that would change its markup, escaped. */
+    public static String escape(String s) {
         return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
     }
 }

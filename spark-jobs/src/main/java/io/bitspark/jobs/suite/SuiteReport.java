@@ -122,26 +122,26 @@ public final class SuiteReport {
         StringBuilder h = new StringBuilder("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>bit suite report</title>"
                 + "<style>body{font-family:sans-serif;margin:2em}img{max-width:90%}table{border-collapse:collapse}"
                 + "td,th{border:1px solid #ccc;padding:4px 8px}td.n{text-align:right}</style></head><body>");
-        h.append("<h1>Transfer suite ").append(escape(suite.name())).append("</h1><table>");
-        header.forEach((k, v) -> h.append("<tr><th>").append(escape(k)).append("</th><td>").append(escape(String.valueOf(v))).append("</td></tr>"));
+        h.append("<h1>Transfer suite ").append(RunReport.escape(suite.name())).append("</h1><table>");
+        header.forEach((k, v) -> h.append("<tr><th>").append(RunReport.escape(k)).append("</th><td>").append(RunReport.escape(String.valueOf(v))).append("</td></tr>"));
         h.append("</table><h2>Top-1 per task</h2><table><tr><th>group</th><th>task</th><th>classes</th><th>train</th><th>test</th>");
         List<String> inits = inits(results);
-        inits.forEach(i -> h.append("<th>").append(escape(i)).append(" top-1</th>"));
+        inits.forEach(i -> h.append("<th>").append(RunReport.escape(i)).append(" top-1</th>"));
         h.append("</tr>");
         for (String task : tasks(results)) {
             SuiteRunner.TaskResult any = any(results, task);
             h.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%s</td><td class=n>%d</td><td class=n>%d</td><td class=n>%d</td>",
-                    escape(any.group()), escape(task), any.classes(), any.trainSize(), any.testSize()));
+                    RunReport.escape(any.group()), RunReport.escape(task), any.classes(), any.trainSize(), any.testSize()));
             for (String i : inits) {
                 SuiteRunner.TaskResult r = find(results, task, i);
                 h.append("<td class=n>").append(r == null ? "-" : r.ok() ? String.format(Locale.ROOT, "%.3f", r.top1())
-                        : "failed: " + escape(String.valueOf(r.error()))).append("</td>");
+                        : "failed: " + RunReport.escape(String.valueOf(r.error()))).append("</td>");
             }
             h.append("</tr>");
         }
         Map<String, Map<String, Mean>> means = means(results);
         for (String g : means.get(inits.get(0)).keySet()) {
-            h.append("<tr><th>").append(escape(g)).append("</th><th>mean</th><td></td><td></td><td></td>");
+            h.append("<tr><th>").append(RunReport.escape(g)).append("</th><th>mean</th><td></td><td></td><td></td>");
             for (String i : inits) {
                 Mean m = means.get(i).get(g);
                 h.append("<th class=n>").append(Double.isNaN(m.top1()) ? "-" : String.format(Locale.ROOT, "%.3f", m.top1()))
@@ -215,9 +215,5 @@ public final class SuiteReport {
     /** Any init's result for the task (its size and group are the same for all). */
     static SuiteRunner.TaskResult any(List<SuiteRunner.TaskResult> results, String task) {
         return results.stream().filter(r -> r.task().equals(task)).findFirst().orElseThrow();
-    }
-
-    private static String escape(String s) {
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
     }
 }
