@@ -64,6 +64,11 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Instead: time the per-image work of prepare (decode, resize, hash, encode) on DIR in one thread.")
     java.nio.file.Path prepareDir;
 
+    @Option(names = "--data", paramLabel = "DIR",
+            description = "Instead: time what an executor does to load a training batch of --batch images (read the shard's rows, "
+                    + "decode, inception crop at --resolution, flip) from the prepared data set DIR, in one thread, --steps batches.")
+    java.nio.file.Path data;
+
     @Option(names = "--max-side", defaultValue = "256", description = "With --prepare-dir: shorter-side bound (default: ${DEFAULT-VALUE}).")
     int maxSide;
 
@@ -103,6 +108,14 @@ public final class BenchCommand implements Callable<Integer> {
             PrintWriter out = spec.commandLine().getOut();
             out.printf(Locale.ROOT, "prepare per-image work: %d images (%d accepted), max side %d, best pass %.2f s -> %.1f images/s (1 thread)%n",
                     r.images(), r.ok(), maxSide, r.seconds(), r.imagesPerSecond());
+            out.flush();
+            return 0;
+        }
+        if (data != null) {
+            double perImage = loadSecondsPerImage(data, resolution, batch, Math.max(2, steps), seed);
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf(Locale.ROOT, "data loading: %.3f ms per image (median of %d batches of %d at %d px, 1 thread) -> %.0f images/s%n",
+                    perImage * 1e3, Math.max(2, steps), batch, resolution, 1 / perImage);
             out.flush();
             return 0;
         }
@@ -226,5 +239,38 @@ public final class BenchCommand implements Callable<Integer> {
         }
         return new ReferenceRun(v.find() ? v.group(1) : "reference", Double.parseDouble(t.group(1)),
                 Double.parseDouble(f.group(1)), Double.parseDouble(m.group(1)));
+    }
+
+    /**
+     * Seconds per image of {@link io.bitspark.jobs.pretrain.ShardBatchLoader} on a prepared data set: batches of {@code batch}
+     * consecutive rows of the first training shard (wrapping), epoch-seeded augmentation as in training; median over
+     * {@code batches} after one untimed batch.
+     */
+    static double loadSecondsPerImage(java.nio.file.Path dir, int resolution, int batch, int batches, long seed) throws java.io.IOException {
+        io.bitspark.data.manifest.DatasetManifest m;
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(dir.resolve(io.bitspark.data.manifest.DatasetManifest.FILE))) {
+            m = io.bitspark.data.manifest.DatasetManifest.read(in, dir.toString());
+        }
+        io.bitspark.data.manifest.DatasetManifest.Shard shard = m.train().get(0);
+        if (shard.rows() < batch) {
+            throw new IllegalArgumentException(dir + ": the first shard has " + shard.rows() + " rows, fewer than --batch " + batch);
+        }
+        io.bitspark.jobs.pretrain.ShardBatchLoader loader = new io.bitspark.jobs.pretrain.ShardBatchLoader(
+                new org.apache.hadoop.conf.Configuration(), io.bitspark.model.data.Augment.Config.bit(resolution), m.numClasses(), seed, true);
+        String uri = dir.resolve(shard.path()).toUri().toString();
+        double[] t = new double[batches];
+        for (int b = -1; b < batches; b++) {
+            long from = (long) Math.max(0, b) * batch % (shard.rows() - batch + 1);
+            long t0 = System.nanoTime();
+            org.nd4j.linalg.dataset.DataSet d = loader.load(new io.bitspark.jobs.pretrain.BatchRef(uri, from, batch, b + 1));
+            double sec = (System.nanoTime() - t0) / 1e9;
+            d.getFeatures().close();
+            d.getLabels().close();
+            if (b >= 0) {
+                t[b] = sec / batch;
+            }
+        }
+        java.util.Arrays.sort(t);
+        return t[batches / 2];
     }
 }

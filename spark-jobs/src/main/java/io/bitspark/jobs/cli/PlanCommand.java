@@ -60,21 +60,76 @@ public final class PlanCommand implements Callable<Integer> {
     @Option(names = "--averaging-frequency", defaultValue = "1", description = "Steps per exchange (default: ${DEFAULT-VALUE}).")
     int averagingFrequency;
 
+    @Option(names = "--round-steps", defaultValue = "10", description = "Steps per Spark round: the run's log.every_steps, or less "
+            + "where evaluation or checkpoints come more often (default: ${DEFAULT-VALUE}).")
+    int roundSteps;
+
+    @Option(names = "--data-ms-per-image", defaultValue = "0", description = "Loading one image on one core, in ms (bin/bit bench --data "
+            + "DIR --resolution R on the executors' CPU); 0: loading is not modelled (default).")
+    double dataMsPerImage;
+
+    @Option(names = "--loader-cores", defaultValue = "0", description = "Cores per executor that load data beside the device; 0: the "
+            + "compute cores load too, as on a CPU executor (default: ${DEFAULT-VALUE}).")
+    int loaderCores;
+
+    @Option(names = "--from-run", paramLabel = "RUN", description = "Fit the device's rate, the link's efficiency, the update, loading "
+            + "and the round trip to a finished pre-training run's metrics (local path or URI); the question is that run's unless "
+            + "options above change it (e.g. --executors 64, with --link-gbps the run's link).")
+    String fromRun;
+
+    private boolean given(String option) {
+        return spec.commandLine().getParseResult().hasMatchedOption(option);
+    }
+
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         Devices d = deviceImagesPerSec != null
                 ? new Devices("custom", deviceImagesPerSec, (long) (deviceMemoryGib * (1L << 30)), "--device-images-per-sec " + deviceImagesPerSec)
                 : Devices.get(device);
-        Planner.Plan p = Planner.plan(new Planner.Question(preset, classes, resolution, images, epochs, executors, d, linkGbps,
-                globalBatch, microBatch, averagingFrequency), Planner.Constants.MEASURED);
+        Planner.Question question = new Planner.Question(preset, classes, resolution, images, epochs, executors, d, linkGbps,
+                globalBatch, microBatch, averagingFrequency).withRoundSteps(roundSteps).withData(dataMsPerImage / 1e3, loaderCores);
+        Planner.Constants constants = Planner.Constants.MEASURED;
         PrintWriter w = spec.commandLine().getOut();
+        if (fromRun != null) {
+            io.bitspark.jobs.plan.RunFit fit = io.bitspark.jobs.plan.RunFit.fit(io.bitspark.jobs.io.Stores.directory(fromRun), linkGbps, constants);
+            w.println(fit.summary());
+            Planner.Question f = fit.question();
+            question = new Planner.Question(given("--preset") ? preset : f.preset(), given("--classes") ? classes : f.classes(),
+                    given("--resolution") ? resolution : f.resolution(), given("--images") ? images : f.images(),
+                    given("--epochs") ? epochs : f.epochs(), given("--executors") ? executors : f.executors(),
+                    given("--device") || given("--device-images-per-sec") ? d : f.device(), linkGbps,
+                    given("--global-batch") ? globalBatch : f.globalBatch(), given("--micro-batch") ? microBatch : f.microBatch(),
+                    given("--averaging-frequency") ? averagingFrequency : f.averagingFrequency(),
+                    given("--round-steps") ? roundSteps : f.roundSteps(),
+                    given("--data-ms-per-image") ? dataMsPerImage / 1e3 : f.dataSecondsPerImage(),
+                    given("--loader-cores") ? loaderCores : f.loaderCores());
+            constants = fit.constants();
+            preset = question.preset();
+            classes = question.classes();
+            resolution = question.resolution();
+            images = question.images();
+            epochs = question.epochs();
+            executors = question.executors();
+            d = question.device();
+            globalBatch = question.globalBatch();
+            microBatch = question.microBatch();
+            averagingFrequency = question.averagingFrequency();
+            roundSteps = question.roundSteps();
+            dataMsPerImage = question.dataSecondsPerImage() * 1e3;
+            loaderCores = question.loaderCores();
+        }
+        Planner.Plan p = Planner.plan(question, constants);
         double gib = 1L << 30;
         w.printf(Locale.ROOT, "%s, %,d classes, at %d px: %,d parameters, %.2f G multiply-accumulates per image forward%n", preset, classes,
                 resolution, p.cost().params(), p.cost().forwardMacs() / 1e9);
         w.printf(Locale.ROOT, "%d executors x %s (%s), %.0f Gbit/s links, global batch %d (%d per executor), averaging every %d step(s)%n",
                 executors, d.name(), d.source(), linkGbps, globalBatch, globalBatch / executors, Math.max(1, averagingFrequency));
-        w.printf(Locale.ROOT, "step: %.3f s = compute %.3f + exchange %.3f + update %.4f + scheduling %.3f; bottleneck: %s%n",
-                p.stepSeconds(), p.computeSeconds(), p.exchangeSeconds(), p.updateSeconds(), p.schedulingSeconds(), p.bottleneck());
+        String work = dataMsPerImage <= 0 ? String.format(Locale.ROOT, "compute %.3f", p.computeSeconds())
+                : loaderCores == 0 ? String.format(Locale.ROOT, "compute %.3f + data %.3f", p.computeSeconds(), p.dataSeconds())
+                : String.format(Locale.ROOT, "max(compute %.3f, data %.3f on %d loader cores)", p.computeSeconds(), p.dataSeconds(), loaderCores);
+        w.printf(Locale.ROOT, "step: %.3f s = %s + exchange %.3f + update %.4f + scheduling %.3f (a Spark round per %d steps); bottleneck: %s%s%n",
+                p.stepSeconds(), work, p.exchangeSeconds(), p.updateSeconds(), p.schedulingSeconds(), Math.max(1, roundSteps), p.bottleneck(),
+                dataMsPerImage <= 0 ? "; data loading not modelled (--data-ms-per-image)" : "");
         w.printf(Locale.ROOT, "traffic: %.1f MB sent (and received) per executor per step, none through the driver%n",
                 p.bytesPerExecutorPerStep() / 1e6);
         w.printf(Locale.ROOT, "throughput: %,.0f images/s; %,d steps for %.0f epochs of %,d images: %.1f hours (%.1f days), %,.0f executor-hours%n",
@@ -85,7 +140,7 @@ public final class PlanCommand implements Callable<Integer> {
                 microBatch > 0 ? Math.min(microBatch, globalBatch / executors) : globalBatch / executors, p.activationBytes() / gib,
                 p.baseBytes() / gib, p.fits() ? "" : String.format(Locale.ROOT, "; more than the device's %.0f GiB", d.memoryBytes() / gib));
         if (!p.fits()) {
-            int m = Planner.largestFittingMicroBatch(p.q(), Planner.Constants.MEASURED);
+            int m = Planner.largestFittingMicroBatch(p.q(), constants);
             w.println(m == 0 ? "no micro-batch fits: the model alone exceeds the device; use a device with more memory"
                     : "the largest micro-batch that fits (powers of 2): --micro-batch " + m);
         }

@@ -16,8 +16,61 @@ import java.util.Map;
  * @param r50ImagesPerSec R50x1 training images/s at 224 on one device
  * @param memoryBytes    device memory (for CPUs: what one executor may use, 0 when not bounded here)
  * @param source         where the figure comes from
+ * @param stepOverheadSeconds per training step, whatever the batch (dispatch of the network's operations); 0 for the
+ *                       published figures, which are measured at batches large enough to hide it
+ * @param updateSecondsPerParam the optimizer step per parameter on this device; 0: the planner's measured constant
  */
-public record Devices(String name, double r50ImagesPerSec, long memoryBytes, String source) {
+public record Devices(String name, double r50ImagesPerSec, long memoryBytes, String source, double stepOverheadSeconds,
+                      double updateSecondsPerParam) {
+
+    public Devices(String name, double r50ImagesPerSec, long memoryBytes, String source) {
+        this(name, r50ImagesPerSec, memoryBytes, source, 0, 0);
+    }
+
+    /**
+     * A device measured with {@code bit bench} at one batch: median train step {@code t} at {@code batch} images, with the
+     * bench's optimizer update {@code updateSeconds} taken out (the planner counts the engine's sharded update). No fixed
+     * per-step part is separated, so it predicts that batch best; {@link #fromBench} fits one from two batches.
+     */
+    public static Devices atBatch(String name, String preset, int classes, int resolution, int batch, double t, double updateSeconds,
+                                  long memoryBytes) {
+        io.bitspark.model.arch.ModelCost cost = io.bitspark.model.arch.ModelCost.of(
+                io.bitspark.model.arch.ResNetV2Presets.get(preset).withClasses(classes), resolution);
+        io.bitspark.model.arch.ModelCost r50 = io.bitspark.model.arch.ModelCost.of(
+                io.bitspark.model.arch.ResNetV2Presets.get("r50x1").withClasses(1000), 224);
+        double perImage = (t - updateSeconds) / batch;
+        return new Devices(name, cost.trainMacsPerImage() / perImage / r50.trainMacsPerImage(), memoryBytes,
+                String.format(Locale.ROOT, "bit bench %s at %d px: %.4f s at batch %d, update %.4f s", preset, resolution, t, batch,
+                        updateSeconds), 0, updateSeconds / cost.params());
+    }
+
+    /**
+     * A device measured with {@code bit bench} on the preset and resolution that will be planned: the median train step
+     * {@code t1} at batch {@code b1} and {@code t2} at {@code b2}, and the bench's own optimizer update (included in both
+     * steps; the planner counts the engine's sharded update separately). The step is fitted as overhead + batch x seconds
+     * per image; the per-image rate becomes an R50x1-at-224 rate by multiply-accumulates, so other models scale from it.
+     */
+    public static Devices fromBench(String name, String preset, int classes, int resolution, int b1, double t1, int b2, double t2,
+                                    double updateSeconds, long memoryBytes) {
+        if (b1 == b2 || b1 < 1 || b2 < 1) {
+            throw new IllegalArgumentException("two different batch sizes are needed, got " + b1 + " and " + b2);
+        }
+        io.bitspark.model.arch.ModelCost cost = io.bitspark.model.arch.ModelCost.of(
+                io.bitspark.model.arch.ResNetV2Presets.get(preset).withClasses(classes), resolution);
+        io.bitspark.model.arch.ModelCost r50 = io.bitspark.model.arch.ModelCost.of(
+                io.bitspark.model.arch.ResNetV2Presets.get("r50x1").withClasses(1000), 224);
+        double c1 = t1 - updateSeconds;
+        double c2 = t2 - updateSeconds;
+        double perImage = (c2 - c1) / (b2 - b1);
+        if (!(perImage > 0)) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "bench steps %.4f s at batch %d and %.4f s at batch %d do not "
+                    + "grow with the batch", t1, b1, t2, b2));
+        }
+        double overhead = Math.max(0, c1 - b1 * perImage);
+        return new Devices(name, cost.trainMacsPerImage() / perImage / r50.trainMacsPerImage(), memoryBytes,
+                String.format(Locale.ROOT, "bit bench %s at %d px: %.4f s at batch %d, %.4f s at batch %d, update %.4f s", preset,
+                        resolution, t1, b1, t2, b2, updateSeconds), overhead, updateSeconds / cost.params());
+    }
 
     private static final long GIB = 1L << 30;
     private static final String DLE = "NVIDIA DeepLearningExamples, PyTorch/Classification/ConvNets/resnet50v1.5/README.md "
