@@ -118,7 +118,7 @@ class PlanStepTimeTest {
                 .mapToDouble(r -> m.globalBatch() / ((Number) r.get("images_per_sec")).doubleValue()).sorted().toArray();
         assertTrue(steps.length >= 3, "steady intervals: " + steps.length);
         LOG.info("{} on {} executors: steady steps {}", m.name(), n, java.util.Arrays.toString(steps));
-        return steps[steps.length / 2];
+        return io.bitspark.model.stats.Stats.median(steps);
     }
 
     /** Throughput per stream of {@code streams} concurrent TCP streams over 127.0.0.1 (128 MB each, 1 MB writes). */

@@ -3,7 +3,6 @@ package io.bitspark.model.bench;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.EnumMap;
 import java.util.Map;
@@ -229,10 +228,7 @@ public final class TrainStepBenchmark {
     }
 
     static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        int n = s.length;
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+        return io.bitspark.model.stats.Stats.median(v);
     }
 
     /** Minor page faults of this process so far (/proc/self/stat field 10), or -1 where not available. */

@@ -180,8 +180,7 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private static double median(List<double[]> rows, int column) {
-        double[] v = rows.stream().mapToDouble(r -> r[column]).sorted().toArray();
-        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+        return io.bitspark.model.stats.Stats.median(rows.stream().mapToDouble(r -> r[column]).toArray());
     }
 
     private void print(PrintWriter out, ResNetV2Spec s, TrainStepBenchmark.Result r, String layoutName) {
@@ -270,7 +269,6 @@ public final class BenchCommand implements Callable<Integer> {
                 t[b] = sec / batch;
             }
         }
-        java.util.Arrays.sort(t);
-        return t[batches / 2];
+        return io.bitspark.model.stats.Stats.median(t);
     }
 }

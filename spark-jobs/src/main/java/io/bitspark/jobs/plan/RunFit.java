@@ -1,7 +1,6 @@
 package io.bitspark.jobs.plan;
 
 import java.io.IOException;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -53,8 +52,8 @@ public record RunFit(Planner.Question question, Planner.Constants constants, Map
         double exchange = median(steady, "time_exchange");
         double update = median(steady, "time_update");
         double scheduling = median(steady, "time_scheduling");
-        double step = steady.stream().mapToDouble(r -> batch / ((Number) r.get("images_per_sec")).doubleValue()).sorted()
-                .toArray()[steady.size() / 2];
+        double step = io.bitspark.model.stats.Stats.median(steady.stream()
+                .mapToDouble(r -> batch / ((Number) r.get("images_per_sec")).doubleValue()).toArray());
         long bytes = Math.round(median(steady, "bytes_executor_sent"));
         int share = batch / workers;
         ModelCost cost = ModelCost.of(io.bitspark.model.arch.ResNetV2Presets.get(preset).withClasses(classes), resolution);
@@ -96,10 +95,6 @@ public record RunFit(Planner.Question question, Planner.Constants constants, Map
 
     private static double median(List<Map<String, Object>> rows, String key) {
         double[] v = rows.stream().filter(r -> r.get(key) instanceof Number).mapToDouble(r -> ((Number) r.get(key)).doubleValue()).toArray();
-        if (v.length == 0) {
-            return 0;
-        }
-        Arrays.sort(v);
-        return v[v.length / 2];
+        return v.length == 0 ? 0 : io.bitspark.model.stats.Stats.median(v);
     }
 }

@@ -370,10 +370,7 @@ public final class RunReport {
     }
 
     private static double median(List<Double> v) {
-        List<Double> s = new ArrayList<>(v);
-        s.sort(Double::compare);
-        int n = s.size();
-        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
+        return io.bitspark.model.stats.Stats.median(v);
     }
 
     private static String format(Object v) {

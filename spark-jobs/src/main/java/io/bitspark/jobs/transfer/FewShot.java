@@ -74,9 +74,8 @@ public final class FewShot {
         return sb.toString();
     }
 
-    public static double median(double[] sorted) {
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    public static double median(double[] values) {
+        return io.bitspark.model.stats.Stats.median(values);
     }
 
     /** Median fine-tune top-1 per (init, shots). */

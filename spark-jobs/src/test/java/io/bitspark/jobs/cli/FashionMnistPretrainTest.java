@@ -139,7 +139,7 @@ class FashionMnistPretrainTest {
 
     static double median(List<Map<String, Object>> rows, String init, int k, String metric) {
         double[] v = rows.stream().filter(r -> init.equals(r.get("init")) && ((Number) r.get("shots")).intValue() == k)
-                .mapToDouble(r -> ((Number) r.get(metric)).doubleValue()).sorted().toArray();
-        return v[v.length / 2];
+                .mapToDouble(r -> ((Number) r.get(metric)).doubleValue()).toArray();
+        return io.bitspark.model.stats.Stats.median(v);
     }
 }
