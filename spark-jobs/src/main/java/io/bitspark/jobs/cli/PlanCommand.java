@@ -83,6 +83,10 @@ public final class PlanCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws java.io.IOException {
+        if (roundSteps < 1 || dataMsPerImage < 0 || loaderCores < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), String.format(Locale.ROOT, "--round-steps must be at least 1 "
+                    + "(got %d), --data-ms-per-image and --loader-cores at least 0 (got %s and %d)", roundSteps, dataMsPerImage, loaderCores));
+        }
         Devices d = deviceImagesPerSec != null
                 ? new Devices("custom", deviceImagesPerSec, (long) (deviceMemoryGib * (1L << 30)), "--device-images-per-sec " + deviceImagesPerSec)
                 : Devices.get(device);
@@ -104,41 +108,31 @@ public final class PlanCommand implements Callable<Integer> {
                     given("--data-ms-per-image") ? dataMsPerImage / 1e3 : f.dataSecondsPerImage(),
                     given("--loader-cores") ? loaderCores : f.loaderCores());
             constants = fit.constants();
-            preset = question.preset();
-            classes = question.classes();
-            resolution = question.resolution();
-            images = question.images();
-            epochs = question.epochs();
-            executors = question.executors();
-            d = question.device();
-            globalBatch = question.globalBatch();
-            microBatch = question.microBatch();
-            averagingFrequency = question.averagingFrequency();
-            roundSteps = question.roundSteps();
-            dataMsPerImage = question.dataSecondsPerImage() * 1e3;
-            loaderCores = question.loaderCores();
         }
         Planner.Plan p = Planner.plan(question, constants);
+        Planner.Question q = p.q();
         double gib = 1L << 30;
-        w.printf(Locale.ROOT, "%s, %,d classes, at %d px: %,d parameters, %.2f G multiply-accumulates per image forward%n", preset, classes,
-                resolution, p.cost().params(), p.cost().forwardMacs() / 1e9);
+        w.printf(Locale.ROOT, "%s, %,d classes, at %d px: %,d parameters, %.2f G multiply-accumulates per image forward%n", q.preset(), q.classes(),
+                q.resolution(), p.cost().params(), p.cost().forwardMacs() / 1e9);
         w.printf(Locale.ROOT, "%d executors x %s (%s), %.0f Gbit/s links, global batch %d (%d per executor), averaging every %d step(s)%n",
-                executors, d.name(), d.source(), linkGbps, globalBatch, globalBatch / executors, Math.max(1, averagingFrequency));
-        String work = dataMsPerImage <= 0 ? String.format(Locale.ROOT, "compute %.3f", p.computeSeconds())
-                : loaderCores == 0 ? String.format(Locale.ROOT, "compute %.3f + data %.3f", p.computeSeconds(), p.dataSeconds())
-                : String.format(Locale.ROOT, "max(compute %.3f, data %.3f on %d loader cores)", p.computeSeconds(), p.dataSeconds(), loaderCores);
+                q.executors(), q.device().name(), q.device().source(), q.linkGbps(), q.globalBatch(), q.globalBatch() / q.executors(),
+                Math.max(1, q.averagingFrequency()));
+        String work = q.dataSecondsPerImage() <= 0 ? String.format(Locale.ROOT, "compute %.3f", p.computeSeconds())
+                : q.loaderCores() == 0 ? String.format(Locale.ROOT, "compute %.3f + data %.3f", p.computeSeconds(), p.dataSeconds())
+                : String.format(Locale.ROOT, "max(compute %.3f, data %.3f on %d loader cores)", p.computeSeconds(), p.dataSeconds(), q.loaderCores());
         w.printf(Locale.ROOT, "step: %.3f s = %s + exchange %.3f + update %.4f + scheduling %.3f (a Spark round per %d steps); bottleneck: %s%s%n",
-                p.stepSeconds(), work, p.exchangeSeconds(), p.updateSeconds(), p.schedulingSeconds(), Math.max(1, roundSteps), p.bottleneck(),
-                dataMsPerImage <= 0 ? "; data loading not modelled (--data-ms-per-image)" : "");
+                p.stepSeconds(), work, p.exchangeSeconds(), p.updateSeconds(), p.schedulingSeconds(), q.roundSteps(), p.bottleneck(),
+                q.dataSecondsPerImage() <= 0 ? "; data loading not modelled (--data-ms-per-image)" : "");
         w.printf(Locale.ROOT, "traffic: %.1f MB sent (and received) per executor per step, none through the driver%n",
                 p.bytesPerExecutorPerStep() / 1e6);
         w.printf(Locale.ROOT, "throughput: %,.0f images/s; %,d steps for %.0f epochs of %,d images: %.1f hours (%.1f days), %,.0f executor-hours%n",
-                p.imagesPerSecond(), p.steps(), epochs, images, p.trainHours(), p.trainHours() / 24, p.executorHours());
+                p.imagesPerSecond(), p.steps(), q.epochs(), q.images(), p.trainHours(), p.trainHours() / 24, p.executorHours());
         w.printf(Locale.ROOT, "memory per executor: %.2f GiB = parameters+gradients+momentum %.2f + kept standardized kernels %.2f + "
                         + "activations of a micro-batch of %d %.2f + base %.2f%s%n",
                 p.memoryBytes() / gib, p.paramBytes() / gib, p.kernelCopyBytes() / gib,
-                microBatch > 0 ? Math.min(microBatch, globalBatch / executors) : globalBatch / executors, p.activationBytes() / gib,
-                p.baseBytes() / gib, p.fits() ? "" : String.format(Locale.ROOT, "; more than the device's %.0f GiB", d.memoryBytes() / gib));
+                q.microBatch() > 0 ? Math.min(q.microBatch(), q.globalBatch() / q.executors()) : q.globalBatch() / q.executors(),
+                p.activationBytes() / gib,
+                p.baseBytes() / gib, p.fits() ? "" : String.format(Locale.ROOT, "; more than the device's %.0f GiB", q.device().memoryBytes() / gib));
         if (!p.fits()) {
             int m = Planner.largestFittingMicroBatch(p.q(), constants);
             w.println(m == 0 ? "no micro-batch fits: the model alone exceeds the device; use a device with more memory"

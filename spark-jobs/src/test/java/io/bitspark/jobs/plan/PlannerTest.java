@@ -59,4 +59,40 @@ class PlannerTest {
         assertTrue(e.getMessage().contains("no published figure for device 'h100'") && e.getMessage().contains("--device-images-per-sec"),
                 e.getMessage());
     }
+
+    @Test
+    void loadingAddsOnComputeCoresOverlapsOnLoaderCoresAndRoundsCarryScheduling() {
+        Planner.Question base = new Planner.Question("r50x1", 1000, 224, 1_281_167, 90, 8, Devices.get("a100"), 100, 256, 0, 1);
+        Planner.Plan none = Planner.plan(base, Planner.Constants.MEASURED);
+        assertEquals(0, none.dataSeconds());
+        // 32 images per executor at 5 ms each: 0.16 s on the compute cores, 0.02 s on 8 loader cores.
+        Planner.Plan serial = Planner.plan(base.withData(0.005, 0), Planner.Constants.MEASURED);
+        assertEquals(0.16, serial.dataSeconds(), 1e-9);
+        assertEquals(none.stepSeconds() + 0.16, serial.stepSeconds(), 1e-9);
+        Planner.Plan overlapped = Planner.plan(base.withData(0.005, 8), Planner.Constants.MEASURED);
+        assertEquals(0.02, overlapped.dataSeconds(), 1e-9);
+        assertEquals(none.stepSeconds(), overlapped.stepSeconds(), 1e-9, "hidden behind 0.27 s of compute");
+        Planner.Plan starved = Planner.plan(base.withData(0.05, 1), Planner.Constants.MEASURED);
+        assertEquals(1.6, starved.computeAndDataSeconds(), 1e-9);
+        assertTrue(starved.bottleneck().startsWith("data loading"), starved.bottleneck());
+        // Scheduling: (0.14 + 0.02 x 8) s per round, spread over the round's steps.
+        assertEquals(0.30 / 10, none.schedulingSeconds(), 1e-9);
+        assertEquals(0.30 / 100, Planner.plan(base.withRoundSteps(100), Planner.Constants.MEASURED).schedulingSeconds(), 1e-9);
+    }
+
+    @Test
+    void aBenchedDeviceReproducesItsTwoPoints() {
+        // bit bench steps of 0.30 s at batch 6 and 0.75 s at 24, 0.05 s of them the bench's own update.
+        Devices d = Devices.fromBench("bench", "r50x1", 6, 64, 6, 0.30, 24, 0.75, 0.05, 0);
+        long params = ModelCost.of(ResNetV2Presets.get("r50x1").withClasses(6), 64).params();
+        assertEquals(0.05 / params, d.updateSecondsPerParam(), 1e-18);
+        for (int[] point : new int[][] {{6, 30}, {24, 75}}) {
+            Planner.Plan p = Planner.plan(new Planner.Question("r50x1", 6, 64, 1000, 1, 1, d, 10, point[0], 0, 1), Planner.Constants.MEASURED);
+            assertEquals(point[1] / 100.0 - 0.05, p.computeSeconds(), 1e-9, "compute at batch " + point[0]);
+            assertEquals(0.05, p.updateSeconds(), 1e-9);
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Devices.fromBench("bench", "r50x1", 6, 64, 6, 0.75, 24, 0.30, 0.05, 0));
+        assertTrue(e.getMessage().contains("do not grow with the batch"), e.getMessage());
+    }
 }
