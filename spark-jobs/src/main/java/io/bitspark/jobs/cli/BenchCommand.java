@@ -246,9 +246,17 @@ public final class BenchCommand implements Callable<Integer> {
      * {@code batches} after one untimed batch.
      */
     static double loadSecondsPerImage(java.nio.file.Path dir, int resolution, int batch, int batches, long seed) throws java.io.IOException {
+        java.nio.file.Path manifest = dir.resolve(io.bitspark.data.manifest.DatasetManifest.FILE);
+        if (!java.nio.file.Files.isRegularFile(manifest)) {
+            throw new IllegalArgumentException("--data " + dir + ": no " + io.bitspark.data.manifest.DatasetManifest.FILE
+                    + " (a data set written by bit prepare)");
+        }
         io.bitspark.data.manifest.DatasetManifest m;
-        try (java.io.InputStream in = java.nio.file.Files.newInputStream(dir.resolve(io.bitspark.data.manifest.DatasetManifest.FILE))) {
-            m = io.bitspark.data.manifest.DatasetManifest.read(in, dir.toString());
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(manifest)) {
+            m = io.bitspark.data.manifest.DatasetManifest.read(in, manifest.toString());
+        }
+        if (m.train().isEmpty()) {
+            throw new IllegalArgumentException("--data " + dir + ": the manifest lists no training shard");
         }
         io.bitspark.data.manifest.DatasetManifest.Shard shard = m.train().get(0);
         if (shard.rows() < batch) {
