@@ -22,7 +22,8 @@ public final class PretrainCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--preset", required = true, description = "bit-s-r50x1, bit-m-r152x4, bit-l, local, or a .conf file.")
+    @Option(names = "--preset", required = true, completionCandidates = PretrainConfig.PresetNames.class,
+            description = "${COMPLETION-CANDIDATES}, or a .conf file.")
     String preset;
 
     @Option(names = "--data", required = true, paramLabel = "URI", description = "Prepared data set (bit prepare).")

@@ -94,6 +94,17 @@ public record PretrainConfig(String preset, String modelPreset, String headBiasI
 
     public static final String RESOURCE_DIR = "conf/pretrain/";
 
+    /** The presets under conf/pretrain/ (every file there but defaults.conf; a test walks the directory). */
+    public static final List<String> PRESETS = List.of("bit-s-r50x1", "bit-m-r152x4", "bit-l", "local");
+
+    /** {@link #PRESETS} for picocli's {@code ${COMPLETION-CANDIDATES}}. */
+    public static final class PresetNames implements Iterable<String> {
+        @Override
+        public java.util.Iterator<String> iterator() {
+            return PRESETS.iterator();
+        }
+    }
+
     /** Loads {@code preset} (a name under conf/pretrain/ or a .conf file) and applies {@code key=value} overrides. */
     public static PretrainConfig load(String preset, List<String> overrides) {
         Config base;
@@ -104,8 +115,8 @@ public record PretrainConfig(String preset, String modelPreset, String headBiasI
             String name = preset.endsWith(".conf") ? preset : preset + ".conf";
             base = ConfigFactory.parseResourcesAnySyntax(PretrainConfig.class.getClassLoader(), RESOURCE_DIR + name);
             if (base.isEmpty()) {
-                throw new IllegalArgumentException("unknown pre-training preset '" + preset + "'; known: bit-s-r50x1, "
-                        + "bit-m-r152x4, bit-l, local (or a path to a .conf file)");
+                throw new IllegalArgumentException("unknown pre-training preset '" + preset + "'; known: "
+                        + String.join(", ", PRESETS) + " (or a path to a .conf file)");
             }
         }
         Config defaults = ConfigFactory.parseResourcesAnySyntax(PretrainConfig.class.getClassLoader(), RESOURCE_DIR + "defaults.conf");
