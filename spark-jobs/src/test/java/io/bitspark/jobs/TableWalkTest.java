@@ -105,6 +105,17 @@ class TableWalkTest {
         assertTrue(top.containsAll(List.of("prepare", "pretrain", "finetune", "fewshot", "plan", "bench", "report")), top.toString());
     }
 
+    /** {@code bit --version} names the build as checkpoints and data sets record it (with its git commit). */
+    @Test
+    void theVersionIsTheOneProvenanceRecords() {
+        StringWriter out = new StringWriter();
+        assertEquals(0, BitMain.run(new PrintWriter(out, true), new PrintWriter(new StringWriter(), true), "--version"));
+        String first = out.toString().lines().findFirst().orElse("");
+        assertEquals("bit " + io.bitspark.model.checkpoint.BuildInfo.codeVersion(), first);
+        assertEquals(io.bitspark.data.BuildInfo.codeVersion(), io.bitspark.model.checkpoint.BuildInfo.codeVersion(),
+                "data sets and checkpoints record one version");
+    }
+
     @ParameterizedTest(name = "bit {0} --help")
     @MethodSource("commands")
     void everyCommandsHelpWorks(List<String> path) {

@@ -110,11 +110,8 @@ class ClusterEndToEndTest {
         Path log = dir.resolve("s3-prepare.log");
         assertEquals(0, run(cluster.submit(log, s3conf, "prepare", "--input", s3.uri("raw"), "--format", "imagefolder",
                 "--output", s3.uri("shards"), "--holdout", "0.1", "--max-side", "64"), log, Duration.ofMinutes(5)), tail(log));
-        ArtifactStore shards = new HadoopStore(URI.create(s3.uri("shards/")), conf);
-        DatasetManifest m;
-        try (InputStream in = shards.open(DatasetManifest.FILE)) {
-            m = DatasetManifest.read(in, "s3 manifest");
-        }
+        io.bitspark.data.shards.PreparedDataset shards = io.bitspark.data.shards.PreparedDataset.open(s3.uri("shards"), conf);
+        DatasetManifest m = shards.manifest();
         assertEquals(91, m.totals().inputs());
         assertEquals(90, m.totals().written());
         assertEquals(Map.of("UNSUPPORTED_FORMAT", 1L), m.rejects());
@@ -238,22 +235,28 @@ class ClusterEndToEndTest {
      */
     @Test
     void allReduceOnThreeExecutorsIsExactCheapForTheDriverAndFlat() throws Exception {
-        // bit doctor --executors: one row per executor, each with its own (fake) GPU address and a CPU backend that works.
+        // bit doctor --executors: one row per executor, each with its own (fake) GPU address and a CPU backend that works,
+        // and each decoding the data's first training rows in its own JVM to the driver's pixels.
+        Path data = fashionShards();
         Path dlog = dir.resolve("doctor.log");
-        assertEquals(0, run(cluster.submit(dlog, GPU_CONF, "doctor", "--executors"), dlog, Duration.ofMinutes(2)), tail(dlog));
+        assertEquals(0, run(cluster.submit(dlog, GPU_CONF, "doctor", "--executors", "--data", data.toString(), "--resolution", "32"),
+                dlog, Duration.ofMinutes(2)), tail(dlog));
         String doctor = Files.readString(dlog);
         assertTrue(doctor.contains("executors (" + WORKERS + "):") && doctor.contains("spark.task.resource.gpu.amount = 1"), tail(dlog));
-        java.util.regex.Matcher rowm = java.util.regex.Pattern.compile("(?m)^(\\d+)\\s+\\S+\\s+CPU\\s+\\d+\\s+\\S+\\s+(\\d+)\\s+-\\s+ok: cpu").matcher(doctor);
+        java.util.regex.Matcher digest = java.util.regex.Pattern.compile("digest ([0-9a-f]{16}) in this JVM").matcher(doctor);
+        assertTrue(digest.find(), tail(dlog));
+        java.util.regex.Matcher rowm = java.util.regex.Pattern.compile(
+                "(?m)^(\\d+)\\s+\\S+\\s+CPU\\s+\\d+\\s+\\S+\\s+(\\d+)\\s+-\\s+([0-9a-f]{16})\\s+ok: cpu").matcher(doctor);
         java.util.Set<String> executors = new java.util.TreeSet<>();
         java.util.Set<String> addresses = new java.util.TreeSet<>();
         while (rowm.find()) {
             executors.add(rowm.group(1));
             addresses.add(rowm.group(2));
+            assertEquals(digest.group(1), rowm.group(3), "executor " + rowm.group(1) + " decodes the data as the driver:\n" + doctor);
         }
         assertEquals(WORKERS, executors.size(), "one ok row per executor:\n" + doctor);
         assertEquals(WORKERS, addresses.size(), "each executor's task holds its own GPU address:\n" + doctor);
 
-        Path data = fashionShards();
         Path out = dir.resolve("engine-run");
         Path log = dir.resolve("engine-run.log");
         // Executor heaps committed up front, so that their RSS over the soak shows native memory, not the JVM

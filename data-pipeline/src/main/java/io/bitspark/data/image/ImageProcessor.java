@@ -242,7 +242,7 @@ public final class ImageProcessor {
     }
 
     /** 8-bit RGB; alpha is dropped keeping colour values (as PIL's convert('RGB')); gray and 16-bit are converted. */
-    static BufferedImage toRgb(BufferedImage src) {
+    public static BufferedImage toRgb(BufferedImage src) {
         if (src.getType() == BufferedImage.TYPE_INT_RGB) {
             return src;
         }

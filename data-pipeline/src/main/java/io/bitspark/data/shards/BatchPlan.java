@@ -146,6 +146,29 @@ public final class BatchPlan implements Serializable {
         return out;
     }
 
+    /** The epoch of a global step: it seeds the step's augmentation. */
+    public long epochOf(long step) {
+        return step / stepsPerEpoch;
+    }
+
+    /** Rows {@code [from, from + count)} of step {@code step}'s batch as a reference to read: shard URIs and the epoch. */
+    public BatchRef batch(long step, int from, int count) {
+        return ref(rows(step, from, count), step);
+    }
+
+    /** As {@link #share}, as a reference to read. */
+    public BatchRef shareBatch(long step, int worker, int workers, int micro, int micros) {
+        return ref(share(step, worker, workers, micro, micros), step);
+    }
+
+    private BatchRef ref(List<Piece> pieces, long step) {
+        List<BatchRef.Range> r = new ArrayList<>(pieces.size());
+        for (Piece p : pieces) {
+            r.add(new BatchRef.Range(shards.get(p.shard()), p.from(), p.count()));
+        }
+        return new BatchRef(r, epochOf(step));
+    }
+
     /**
      * Micro-batch {@code micro} of {@code micros} of worker {@code worker}'s share among {@code workers}: the
      * global batch is cut into {@code workers * micros} equal consecutive runs of rows.

@@ -2,6 +2,7 @@ package io.bitspark.data.prepare;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.InputStream;
@@ -31,6 +32,9 @@ import io.bitspark.data.TestImages;
 import io.bitspark.data.image.ImageProcessor;
 import io.bitspark.data.image.RejectReason;
 import io.bitspark.data.manifest.DatasetManifest;
+import io.bitspark.data.shards.BatchRef;
+import io.bitspark.data.shards.PreparedDataset;
+import io.bitspark.data.shards.ShardReader;
 
 class PrepareJobTest {
 
@@ -154,6 +158,43 @@ class PrepareJobTest {
             assertTrue(Math.min(r.getInt(0), r.getInt(1)) <= 64, r.toString());
         }
         assertEquals(config(in, InputFormat.IMAGEFOLDER, out).asMap().get("seed"), ((Number) m.provenance().config().get("seed")).longValue());
+        openedAsAPreparedDataset(tmp, out, m);
+    }
+
+    /** What jobs read: the manifest once, the shards' URIs, batches in order that cover a split, and nothing outside. */
+    private static void openedAsAPreparedDataset(Path tmp, Path out, DatasetManifest m) throws Exception {
+        org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
+        PreparedDataset d = PreparedDataset.open(out.toString(), conf);
+        assertEquals(m.toJson(), d.manifest().toJson());
+        assertEquals(DatasetManifest.hash(Files.readAllBytes(out.resolve(DatasetManifest.FILE))), d.manifestHash());
+        assertEquals(d.uri(), PreparedDataset.open(out.toUri().toString(), conf).uri(), "a path and its file: URI are one data set");
+        List<String> keys = new ArrayList<>();
+        List<BatchRef> refs = d.inOrder(PreparedDataset.Split.HOLDOUT, 0, 2);
+        for (BatchRef r : refs) {
+            assertTrue(r.count() <= 2 && r.ranges().size() == 1, r.toString());
+            for (ShardReader.Example e : ShardReader.read(conf, r.ranges().get(0).shard(), r.ranges().get(0).from(), r.count())) {
+                keys.add(e.key());
+            }
+        }
+        assertEquals(shardRows(out, m.holdout()).keySet(), new java.util.HashSet<>(keys), "the holdout split, each image once");
+        assertEquals(keys.size(), new java.util.HashSet<>(keys).size());
+        assertEquals(3, d.inOrder(PreparedDataset.Split.TRAIN, 3, 64).stream().mapToInt(BatchRef::count).sum());
+        assertEquals(m.train().size(), d.shardUris(PreparedDataset.Split.TRAIN).size());
+        assertEquals(PreparedDataset.Split.HOLDOUT, PreparedDataset.Split.parse("holdout"));
+        assertThrows(IllegalArgumentException.class, () -> PreparedDataset.Split.parse("test"));
+
+        // A manifest naming a file outside its directory is refused, naming the entry.
+        for (String bad : new String[] {"../in/cat/img000.jpg", "/etc/hostname", "file:/etc/hostname", "train/../../x.parquet"}) {
+            Path copy = tmp.resolve("escape-" + Math.abs(bad.hashCode()));
+            Files.createDirectories(copy);
+            String json = m.toJson().replace("\"" + m.train().get(1).path() + "\"", "\"" + bad + "\"");
+            Files.writeString(copy.resolve(DatasetManifest.FILE), json);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PreparedDataset.open(copy.toString(), conf));
+            assertTrue(e.getMessage().contains("train[1].path '" + bad + "'"), e.getMessage());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> PreparedDataset.open(tmp.resolve("nothing").toString(), conf, "--data"));
+        assertTrue(e.getMessage().startsWith("--data: ") && e.getMessage().contains("prepare the data set first"), e.getMessage());
     }
 
     @Test

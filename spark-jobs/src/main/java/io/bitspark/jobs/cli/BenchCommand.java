@@ -246,33 +246,26 @@ public final class BenchCommand implements Callable<Integer> {
      * {@code batches} after one untimed batch.
      */
     static double loadSecondsPerImage(java.nio.file.Path dir, int resolution, int batch, int batches, long seed) throws java.io.IOException {
-        java.nio.file.Path manifest = dir.resolve(io.bitspark.data.manifest.DatasetManifest.FILE);
-        if (!java.nio.file.Files.isRegularFile(manifest)) {
-            throw new IllegalArgumentException("--data " + dir + ": no " + io.bitspark.data.manifest.DatasetManifest.FILE
-                    + " (a data set written by bit prepare)");
-        }
-        io.bitspark.data.manifest.DatasetManifest m;
-        try (java.io.InputStream in = java.nio.file.Files.newInputStream(manifest)) {
-            m = io.bitspark.data.manifest.DatasetManifest.read(in, manifest.toString());
-        }
-        if (m.train().isEmpty()) {
+        org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
+        io.bitspark.data.shards.PreparedDataset d = io.bitspark.data.shards.PreparedDataset.open(dir.toString(), conf, "--data");
+        if (d.shards(io.bitspark.data.shards.PreparedDataset.Split.TRAIN).isEmpty()) {
             throw new IllegalArgumentException("--data " + dir + ": the manifest lists no training shard");
         }
-        io.bitspark.data.manifest.DatasetManifest.Shard shard = m.train().get(0);
+        io.bitspark.data.manifest.DatasetManifest.Shard shard = d.shards(io.bitspark.data.shards.PreparedDataset.Split.TRAIN).get(0);
         if (shard.rows() < batch) {
             throw new IllegalArgumentException(dir + ": the first shard has " + shard.rows() + " rows, fewer than --batch " + batch);
         }
         io.bitspark.jobs.pretrain.ShardBatchLoader loader = new io.bitspark.jobs.pretrain.ShardBatchLoader(
-                new org.apache.hadoop.conf.Configuration(), io.bitspark.model.data.Augment.Config.bit(resolution), m.numClasses(), seed, true);
-        String uri = dir.resolve(shard.path()).toUri().toString();
+                conf, io.bitspark.data.image.Augment.Config.bit(resolution), d.numClasses(), seed, true);
+        String uri = d.shardUris(io.bitspark.data.shards.PreparedDataset.Split.TRAIN).get(0);
         double[] t = new double[batches];
         for (int b = -1; b < batches; b++) {
             long from = (long) Math.max(0, b) * batch % (shard.rows() - batch + 1);
             long t0 = System.nanoTime();
-            org.nd4j.linalg.dataset.DataSet d = loader.load(new io.bitspark.jobs.pretrain.BatchRef(uri, from, batch, b + 1));
+            org.nd4j.linalg.dataset.DataSet x = loader.load(new io.bitspark.data.shards.BatchRef(uri, from, batch, b + 1));
             double sec = (System.nanoTime() - t0) / 1e9;
-            d.getFeatures().close();
-            d.getLabels().close();
+            x.getFeatures().close();
+            x.getLabels().close();
             if (b >= 0) {
                 t[b] = sec / batch;
             }

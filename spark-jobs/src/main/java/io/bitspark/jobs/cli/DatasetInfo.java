@@ -1,26 +1,21 @@
 package io.bitspark.jobs.cli;
 
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.util.Locale;
 
 import io.bitspark.data.manifest.DatasetManifest;
-import io.bitspark.model.checkpoint.ArtifactStore;
+import io.bitspark.data.shards.PreparedDataset;
 
 /** The summary {@code bit info} prints for a prepared dataset. */
 final class DatasetInfo {
 
     private DatasetInfo() {}
 
-    static void print(PrintWriter out, ArtifactStore store, String dir, String uri) throws Exception {
-        DatasetManifest m;
-        byte[] bytes;
-        try (InputStream in = store.open(dir + "/" + DatasetManifest.FILE)) {
-            bytes = in.readAllBytes();
-        }
-        m = DatasetManifest.read(new java.io.ByteArrayInputStream(bytes), uri + "/" + DatasetManifest.FILE);
+    static void print(PrintWriter out, String uri) throws Exception {
+        PreparedDataset d = PreparedDataset.open(uri, io.bitspark.jobs.io.Stores.hadoopConfiguration());
+        DatasetManifest m = d.manifest();
         DatasetManifest.Totals t = m.totals();
-        out.printf(Locale.ROOT, "dataset %s (%s, manifest %s)%n", uri, m.format(), DatasetManifest.hash(bytes));
+        out.printf(Locale.ROOT, "dataset %s (%s, manifest %s)%n", uri, m.format(), d.manifestHash());
         out.printf(Locale.ROOT, "inputs %,d = written %,d + rejected %,d; train %,d in %d shards (%.1f MiB), holdout %,d in %d shards%n",
                 t.inputs(), t.written(), t.rejected(), t.train(), m.train().size(),
                 m.train().stream().mapToLong(DatasetManifest.Shard::bytes).sum() / (double) (1 << 20), t.holdout(), m.holdout().size());

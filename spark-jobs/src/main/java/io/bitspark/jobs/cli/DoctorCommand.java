@@ -44,8 +44,16 @@ public final class DoctorCommand implements Callable<Integer> {
     @Option(names = "--executors", description = "Also run the check in one task per executor and print a table.")
     boolean executors;
 
+    @Option(names = "--data", paramLabel = "URI", description = "With --executors: a prepared data set whose first training rows "
+            + "every executor reads, decodes and augments as for a step; an executor that cannot, or gets other pixels than "
+            + "this JVM, is a problem.")
+    String data;
+
+    @Option(names = "--resolution", defaultValue = "224", description = "Resolution of the --data check (default: ${DEFAULT-VALUE}).")
+    int resolution;
+
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         PrintWriter out = spec.commandLine().getOut();
         DeviceCheck.Report r = DeviceCheck.inspect();
         out.printf(Locale.ROOT, "backend:      %s (ND4J %s, %s build)%n", r.backend(), r.nd4jVersion(), r.cudaBuild() ? "CUDA " + DeviceCheck.CUDA_BUILD : "CPU");
@@ -72,13 +80,34 @@ public final class DoctorCommand implements Callable<Integer> {
         }
         boolean ok = r.problem() == null;
         out.printf(Locale.ROOT, "status:       %s%n", ok ? "ok" : "PROBLEM: " + r.problem());
+        if (data != null && !executors) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--data checks the executors: add --executors");
+        }
         if (executors) {
-            List<ExecutorChecks.Row> rows = ExecutorChecks.run(JavaSparkContext.fromSparkContext(SparkSessions.get("bit doctor").sparkContext()));
+            JavaSparkContext jsc = JavaSparkContext.fromSparkContext(SparkSessions.get("bit doctor").sparkContext());
+            ExecutorChecks.InputProbe probe = data == null ? null : probe(jsc.hadoopConfiguration());
+            if (probe != null) {
+                out.printf(Locale.ROOT, "input:        %s (%s px, seed 0): digest %s in this JVM%n", probe.batch(), resolution,
+                        ExecutorChecks.driverDigest(probe));
+            }
+            List<ExecutorChecks.Row> rows = ExecutorChecks.run(jsc, probe);
             out.printf(Locale.ROOT, "%nexecutors (%d):%n%s", rows.size(), ExecutorChecks.table(rows));
             ok &= rows.stream().allMatch(x -> x.problem() == null);
         }
         out.flush();
         return ok ? 0 : 3;
+    }
+
+    /** The first rows (up to 4) of the first training shard of --data, as a training step would see them in epoch 0. */
+    private ExecutorChecks.InputProbe probe(org.apache.hadoop.conf.Configuration conf) throws java.io.IOException {
+        io.bitspark.data.shards.PreparedDataset d = io.bitspark.data.shards.PreparedDataset.open(data, conf, "--data");
+        io.bitspark.data.shards.PreparedDataset.Split train = io.bitspark.data.shards.PreparedDataset.Split.TRAIN;
+        if (d.rows(train) == 0) {
+            throw new IllegalArgumentException("--data " + data + ": no training rows");
+        }
+        io.bitspark.jobs.pretrain.ShardBatchLoader loader = new io.bitspark.jobs.pretrain.ShardBatchLoader(conf,
+                io.bitspark.data.image.Augment.Config.bit(resolution), d.numClasses(), 0, true);
+        return new ExecutorChecks.InputProbe(loader, d.inOrder(train, 4, 4).get(0));
     }
 
     private static String found(String v) {

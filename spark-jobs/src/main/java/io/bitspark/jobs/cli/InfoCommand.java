@@ -40,7 +40,7 @@ public final class InfoCommand implements Callable<Integer> {
         ArtifactStore store = loc.store();
         String name = loc.name();
         if (store.exists(name + "/" + DatasetManifest.FILE)) {
-            DatasetInfo.print(out, store, name, loc.uri());
+            DatasetInfo.print(out, loc.uri());
         } else if (store.exists(name + "/" + ProjectCheckpoint.PROVENANCE)) {
             boolean complete = ProjectCheckpoint.isComplete(store, name);
             out.printf(Locale.ROOT, "checkpoint %s (%s)%n", loc.uri(), !complete ? "INCOMPLETE: model file missing or wrong size"

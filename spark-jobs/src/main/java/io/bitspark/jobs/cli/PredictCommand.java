@@ -23,7 +23,7 @@ import io.bitspark.jobs.io.Stores;
 import io.bitspark.model.arch.BitOutputs;
 import io.bitspark.model.arch.LossKind;
 import io.bitspark.model.checkpoint.ArtifactStore;
-import io.bitspark.model.data.ImageTensors;
+import io.bitspark.data.image.ImageTensors;
 import io.bitspark.model.io.Npy;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

@@ -27,8 +27,9 @@ public final class VersionInfo implements CommandLine.IVersionProvider {
         return PROPS.getProperty(key, "unknown");
     }
 
+    /** The version checkpoints record, with its git commit ({@link io.bitspark.model.checkpoint.BuildInfo#codeVersion}). */
     public static String codeVersion() {
-        return get("bit.version");
+        return io.bitspark.model.checkpoint.BuildInfo.codeVersion();
     }
 
     @Override

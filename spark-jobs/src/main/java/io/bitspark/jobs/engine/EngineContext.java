@@ -11,7 +11,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 import io.bitspark.data.shards.BatchPlan;
 import io.bitspark.jobs.io.Stores;
-import io.bitspark.jobs.pretrain.BatchRef;
+import io.bitspark.data.shards.BatchRef;
 import io.bitspark.jobs.pretrain.HoldoutEvaluator;
 import io.bitspark.jobs.pretrain.ShardBatchLoader;
 import io.bitspark.model.arch.LossKind;
@@ -29,7 +29,7 @@ import io.bitspark.model.train.UpstreamSchedule;
  * executors once per run (a Spark broadcast), not per round.
  */
 public record EngineContext(String runId, ResNetV2Spec spec, LossKind loss, double headBiasInit, long seed, int resolution,
-                            double weightDecay, UpstreamSchedule schedule, double momentum, double gradClipNorm, BatchPlan plan, java.util.List<String> trainShards,
+                            double weightDecay, UpstreamSchedule schedule, double momentum, double gradClipNorm, BatchPlan plan,
                             long stepsPerEpoch, ShardBatchLoader trainLoader, HoldoutEvaluator evaluator,
                             io.bitspark.jobs.pretrain.FewShotEvaluator fewshot, int workers,
                             int microBatches, int averagingFrequency, String output, SerializableConfiguration hadoop,
@@ -63,17 +63,17 @@ public record EngineContext(String runId, ResNetV2Spec spec, LossKind loss, doub
     }
 
     public long epochOf(long step) {
-        return step / stepsPerEpoch;
+        return plan.epochOf(step);
     }
 
     /** The whole global batch of a step. */
     public BatchRef globalBatch(long step) {
-        return BatchRef.of(plan.rows(step, 0, plan.globalBatch()), trainShards, epochOf(step));
+        return plan.batch(step, 0, plan.globalBatch());
     }
 
     /** Micro-batch {@code micro} of worker {@code worker}'s share of a step. */
     public BatchRef share(long step, int worker, int micro) {
-        return BatchRef.of(plan.share(step, worker, workers, micro, microBatches), trainShards, epochOf(step));
+        return plan.shareBatch(step, worker, workers, micro, microBatches);
     }
 
     public ArtifactStore runStore() throws IOException {
@@ -82,7 +82,7 @@ public record EngineContext(String runId, ResNetV2Spec spec, LossKind loss, doub
 
     public EngineContext withWorkers(int w) {
         return new EngineContext(runId, spec, loss, headBiasInit, seed, resolution, weightDecay, schedule, momentum, gradClipNorm,
-                plan, trainShards,
+                plan,
                 stepsPerEpoch, trainLoader, evaluator, fewshot, w, microBatches, averagingFrequency, output, hadoop, exchangeTimeoutMillis,
                 bf16Gradients);
     }

@@ -1,8 +1,6 @@
 package io.bitspark.jobs.pretrain;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,11 +17,10 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 
-import io.bitspark.data.manifest.DatasetManifest;
-import io.bitspark.jobs.io.Stores;
+import io.bitspark.data.image.Augment;
+import io.bitspark.data.shards.BatchRef;
+import io.bitspark.data.shards.PreparedDataset;
 import io.bitspark.model.arch.BitOutputs;
-import io.bitspark.model.checkpoint.ArtifactStore;
-import io.bitspark.model.data.Augment;
 import io.bitspark.model.train.RidgeProbe;
 
 /**
@@ -81,8 +78,8 @@ public final class FewShotEvaluator implements Serializable {
                 test = null;
                 name = lastSegment(train);
             }
-            Opened tr = openManifest(train, hadoop);
-            Opened te = test == null ? tr : openManifest(test, hadoop);
+            PreparedDataset tr = PreparedDataset.open(train, hadoop, "bit.eval.fewshot.data");
+            PreparedDataset te = test == null ? tr : PreparedDataset.open(test, hadoop, "bit.eval.fewshot.data");
             if (tr.manifest().multiLabel()) {
                 throw new IllegalArgumentException("bit.eval.fewshot.data: " + train + " is multi-label; the few-shot probe needs "
                         + "single-label data");
@@ -91,50 +88,23 @@ public final class FewShotEvaluator implements Serializable {
                 throw new IllegalArgumentException("bit.eval.fewshot.data: the classes of " + test + " " + te.manifest().classNames()
                         + " differ from those of " + train + " " + tr.manifest().classNames());
             }
-            List<DatasetManifest.Shard> testShards = test == null ? tr.manifest().holdout() : te.manifest().train();
-            if (testShards.stream().mapToLong(DatasetManifest.Shard::rows).sum() == 0) {
+            PreparedDataset.Split testSplit = test == null ? PreparedDataset.Split.HOLDOUT : PreparedDataset.Split.TRAIN;
+            if (te.rows(testSplit) == 0) {
                 throw new IllegalArgumentException("bit.eval.fewshot.data: " + (test == null ? train + " has no holdout split to score "
                         + "on; give {train = ..., test = ...}" : test + " has no images"));
             }
             int classes = tr.manifest().numClasses();
             ShardBatchLoader loader = new ShardBatchLoader(hadoop, Augment.Config.bit(resolution), classes, seed, false);
-            tasks.add(new Task(name, classes, refs(tr, tr.manifest().train(), maxExamples, batch), refs(te, testShards, maxExamples, batch),
+            tasks.add(new Task(name, classes, tr.inOrder(PreparedDataset.Split.TRAIN, maxExamples, batch),
+                    te.inOrder(testSplit, maxExamples, batch),
                     loader));
         }
         return new FewShotEvaluator(tasks, shots, seeds, seed, lambda);
     }
 
-    private record Opened(ArtifactStore store, DatasetManifest manifest) {}
-
-    private static Opened openManifest(String uri, Configuration hadoop) throws IOException {
-        ArtifactStore store = Stores.directory(uri, hadoop);
-        if (!store.exists(DatasetManifest.FILE)) {
-            throw new IllegalArgumentException("bit.eval.fewshot.data: " + store.uri(DatasetManifest.FILE) + " not found (bit prepare)");
-        }
-        byte[] bytes;
-        try (InputStream in = store.open(DatasetManifest.FILE)) {
-            bytes = in.readAllBytes();
-        }
-        return new Opened(store, DatasetManifest.read(new ByteArrayInputStream(bytes), store.uri(DatasetManifest.FILE)));
-    }
-
     private static String lastSegment(String uri) {
         String u = uri.endsWith("/") ? uri.substring(0, uri.length() - 1) : uri;
         return u.substring(u.lastIndexOf('/') + 1);
-    }
-
-    /** Batches over the first {@code max} rows (all when {@code max <= 0}) of {@code shards}. */
-    private static List<BatchRef> refs(Opened o, List<DatasetManifest.Shard> shards, int max, int batch) {
-        List<BatchRef> out = new ArrayList<>();
-        long left = max > 0 ? max : Long.MAX_VALUE;
-        for (DatasetManifest.Shard s : shards) {
-            for (long from = 0; from < s.rows() && left > 0; from += batch) {
-                int n = (int) Math.min(Math.min(batch, s.rows() - from), left);
-                out.add(new BatchRef(o.store().uri(s.path()), from, n, 0));
-                left -= n;
-            }
-        }
-        return out;
     }
 
     public List<String> taskNames() {

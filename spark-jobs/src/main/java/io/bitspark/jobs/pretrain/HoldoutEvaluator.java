@@ -11,7 +11,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 
-import io.bitspark.data.manifest.DatasetManifest;
+import io.bitspark.data.shards.BatchRef;
 import io.bitspark.model.arch.BitOutputs;
 import io.bitspark.model.arch.LossKind;
 import io.bitspark.model.train.Metrics;
@@ -27,27 +27,17 @@ public final class HoldoutEvaluator implements Serializable {
     /** One worker's share of an evaluation: hit counts (single-label) or scores and labels (multi-label). */
     public record Part(long examples, long top1, long top5, float[][] scores, boolean[][] labels) implements Serializable {}
 
-    private final List<BatchRef> refs = new ArrayList<>();
+    private final List<BatchRef> refs;
     private final ShardBatchLoader loader;
     private final LossKind loss;
     private final int examples;
 
-    public HoldoutEvaluator(List<String> holdoutShards, DatasetManifest manifest, ShardBatchLoader loader, LossKind loss,
-                            int maxExamples, int batch) {
+    /** Evaluates on {@code refs} (a holdout selection, see {@link io.bitspark.data.shards.PreparedDataset#inOrder}). */
+    public HoldoutEvaluator(List<BatchRef> refs, ShardBatchLoader loader, LossKind loss) {
+        this.refs = List.copyOf(refs);
         this.loader = loader;
         this.loss = loss;
-        long left = maxExamples > 0 ? maxExamples : Long.MAX_VALUE;
-        long total = 0;
-        for (int s = 0; s < holdoutShards.size() && left > 0; s++) {
-            long rows = manifest.holdout().get(s).rows();
-            for (long from = 0; from < rows && left > 0; from += batch) {
-                int n = (int) Math.min(Math.min(batch, rows - from), left);
-                refs.add(new BatchRef(holdoutShards.get(s), from, n, 0));
-                left -= n;
-                total += n;
-            }
-        }
-        this.examples = Math.toIntExact(total);
+        this.examples = refs.stream().mapToInt(BatchRef::count).sum();
     }
 
     public int examples() {

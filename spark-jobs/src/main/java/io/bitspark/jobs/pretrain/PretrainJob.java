@@ -19,6 +19,7 @@ import org.slf4j.LoggerFactory;
 
 import io.bitspark.data.manifest.DatasetManifest;
 import io.bitspark.data.shards.BatchPlan;
+import io.bitspark.data.shards.PreparedDataset;
 import io.bitspark.jobs.engine.AllReduceEngine;
 import io.bitspark.jobs.engine.EngineContext;
 import io.bitspark.jobs.engine.ParamAvgEngine;
@@ -33,7 +34,7 @@ import io.bitspark.model.checkpoint.ArtifactStore;
 import io.bitspark.model.checkpoint.CheckpointException;
 import io.bitspark.model.checkpoint.ProjectCheckpoint;
 import io.bitspark.model.checkpoint.Provenance;
-import io.bitspark.model.data.Augment;
+import io.bitspark.data.image.Augment;
 import io.bitspark.model.run.MetricsLog;
 import io.bitspark.model.run.RunDirectory;
 import io.bitspark.model.run.RunLock;
@@ -156,19 +157,9 @@ public final class PretrainJob {
 
     public Result run() throws IOException {
         Configuration hadoop = spark != null ? spark.sparkContext().hadoopConfiguration() : Stores.hadoopConfiguration();
-        ArtifactStore dataStore = Stores.directory(data);
-        byte[] manifestBytes;
-        if (!dataStore.exists(DatasetManifest.FILE)) {
-            throw new IllegalArgumentException(dataStore.uri(DatasetManifest.FILE) + " not found: prepare the data set first (bit prepare)");
-        }
-        try (InputStream in = dataStore.open(DatasetManifest.FILE)) {
-            manifestBytes = in.readAllBytes();
-        }
-        DatasetManifest manifest = DatasetManifest.read(new ByteArrayInputStream(manifestBytes), dataStore.uri(DatasetManifest.FILE));
-        String manifestHash = DatasetManifest.hash(manifestBytes);
-        List<String> trainShards = manifest.train().stream().map(s -> dataStore.uri(s.path())).toList();
-        List<String> holdoutShards = manifest.holdout().stream().map(s -> dataStore.uri(s.path())).toList();
-        long[] rows = manifest.train().stream().mapToLong(DatasetManifest.Shard::rows).toArray();
+        PreparedDataset dataset = PreparedDataset.open(data, hadoop);
+        DatasetManifest manifest = dataset.manifest();
+        String manifestHash = dataset.manifestHash();
 
         int workers = mode == Mode.SINGLE_PROCESS ? (cfg.workers() > 0 ? cfg.workers() : 1)
                 : cfg.workers() > 0 ? cfg.workers() : spark.sparkContext().defaultParallelism();
@@ -177,13 +168,13 @@ public final class PretrainJob {
             throw new IllegalArgumentException("bit.train.global_batch (" + cfg.globalBatch() + ") must be a multiple of the "
                     + workers + " workers x " + micro + " micro-batches");
         }
-        BatchPlan plan = new BatchPlan(trainShards, rows, cfg.globalBatch(), cfg.seed());
+        BatchPlan plan = dataset.plan(cfg.globalBatch(), cfg.seed());
         long stepsPerEpoch = plan.stepsPerEpoch();
         long totalSteps = cfg.totalSteps(stepsPerEpoch);
         LossKind loss = cfg.lossFor(manifest.multiLabel());
         ResNetV2Spec spec = ResNetV2Presets.get(cfg.modelPreset()).withClasses(manifest.numClasses());
         UpstreamSchedule schedule = cfg.schedule(stepsPerEpoch);
-        Augment.Config aug = new Augment.Config(cfg.resolution(), cfg.cropMinArea(), 3.0 / 4, 4.0 / 3, cfg.flip());
+        Augment.Config aug = Augment.Config.inception(cfg.resolution(), cfg.cropMinArea(), cfg.flip());
         String engineName = mode == Mode.SINGLE_PROCESS ? "single-process" : cfg.engine();
         int freq = mode == Mode.SPARK ? cfg.averagingFrequency() : 1;
 
@@ -203,7 +194,7 @@ public final class PretrainJob {
                 spec.name(), ResNetV2Builder.parameterCount(spec), data, manifest.trainRows(), manifest.numClasses(),
                 loss, engineName, workers, cfg.globalBatch() / workers, micro, stepsPerEpoch, totalSteps, schedule, resolved);
 
-        RunDirectory run = new RunDirectory(Stores.directory(output));
+        RunDirectory run = new RunDirectory(Stores.directory(output, hadoop));
         try (RunLock lock = run.lock("bit pretrain --output " + output, Duration.ofSeconds(cfg.lockTimeoutSeconds()))) {
             long step = 0;
             RunDirectory.Sound sound = null;
@@ -241,7 +232,8 @@ public final class PretrainJob {
 
             ShardBatchLoader trainLoader = new ShardBatchLoader(hadoop, aug, manifest.numClasses(), cfg.seed(), true);
             ShardBatchLoader evalLoader = new ShardBatchLoader(hadoop, aug, manifest.numClasses(), cfg.seed(), false);
-            HoldoutEvaluator evaluator = new HoldoutEvaluator(holdoutShards, manifest, evalLoader, loss, cfg.evalMaxExamples(), cfg.evalBatch());
+            HoldoutEvaluator evaluator = new HoldoutEvaluator(dataset.inOrder(PreparedDataset.Split.HOLDOUT,
+                    cfg.evalMaxExamples(), cfg.evalBatch()), evalLoader, loss);
             String runId = manifestHash.substring(0, 12) + "-" + Long.toHexString(System.nanoTime()) + "-"
                     + Integer.toHexString(output.hashCode());
             FewShotEvaluator fewshot = cfg.fewshotEvery() == 0 ? null : FewShotEvaluator.open(cfg.fewshotData(), hadoop, cfg.resolution(),
@@ -252,7 +244,7 @@ public final class PretrainJob {
                         cfg.fewshotEvery(), fewshot.taskNames(), fewshot.images(), cfg.fewshotShots(), cfg.fewshotSeeds());
             }
             EngineContext ctx = new EngineContext(runId, spec, loss, cfg.headBiasFor(loss), cfg.seed(), cfg.resolution(),
-                    cfg.weightDecay(), schedule, cfg.momentum(), cfg.gradClipNorm(), plan, trainShards, stepsPerEpoch, trainLoader, evaluator, fewshot, workers, micro, freq, output,
+                    cfg.weightDecay(), schedule, cfg.momentum(), cfg.gradClipNorm(), plan, stepsPerEpoch, trainLoader, evaluator, fewshot, workers, micro, freq, output,
                     EngineContext.conf(hadoop), cfg.exchangeTimeoutSeconds() * 1000, cfg.exchangeDtype().equals("bfloat16"));
             long first = step;
             try (MetricsLog metrics = retry("opening the metrics log", null, () -> run.metrics(first, cfg.syncEvery()));
@@ -353,8 +345,11 @@ public final class PretrainJob {
                     : new ParamAvgEngine(JavaSparkContext.fromSparkContext(spark.sparkContext()), ctx, net, hook);
         }
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        // Before the first step: every executor checks its device, and one that cannot train stops the run here.
-        List<io.bitspark.jobs.ExecutorChecks.Row> rows = io.bitspark.jobs.ExecutorChecks.run(jsc);
+        // Before the first step: every executor checks its device and decodes the first rows of the data as the driver
+        // does; one that cannot train, or would train on other pixels, stops the run here.
+        io.bitspark.jobs.ExecutorChecks.InputProbe probe = new io.bitspark.jobs.ExecutorChecks.InputProbe(ctx.trainLoader(),
+                ctx.plan().batch(0, 0, Math.min(4, ctx.globalBatch())));
+        List<io.bitspark.jobs.ExecutorChecks.Row> rows = io.bitspark.jobs.ExecutorChecks.run(jsc, probe);
         LOG.info("executors:\n{}", io.bitspark.jobs.ExecutorChecks.table(rows));
         for (io.bitspark.jobs.ExecutorChecks.Row row : rows) {
             if (row.problem() != null) {

@@ -12,8 +12,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
+import io.bitspark.data.image.Augment;
+import io.bitspark.data.shards.BatchRef;
 import io.bitspark.data.shards.ShardReader;
-import io.bitspark.model.data.Augment;
 
 /**
  * Turns a {@link BatchRef} into a batch on the executor that trains on it: reads the rows from the shard,

@@ -23,7 +23,7 @@ import io.bitspark.model.arch.ModelOptions;
 import io.bitspark.model.arch.ResNetV2Builder;
 import io.bitspark.model.arch.ResNetV2Spec;
 import io.bitspark.model.checkpoint.BitCheckpointLayout;
-import io.bitspark.model.data.Augment;
+import io.bitspark.data.image.Augment;
 import io.bitspark.model.train.HyperRule;
 import io.bitspark.model.train.Metrics;
 import io.bitspark.model.train.MicroBatchStep;

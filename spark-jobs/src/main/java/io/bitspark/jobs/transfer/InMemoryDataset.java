@@ -2,17 +2,15 @@ package io.bitspark.jobs.transfer;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
 import org.apache.hadoop.conf.Configuration;
 
-import io.bitspark.data.manifest.DatasetManifest;
+import io.bitspark.data.shards.BatchRef;
+import io.bitspark.data.shards.PreparedDataset;
 import io.bitspark.data.shards.ShardReader;
-import io.bitspark.jobs.io.Stores;
-import io.bitspark.model.checkpoint.ArtifactStore;
 
 /**
  * One split of a prepared data set held in memory as stored JPEGs: the few-shot and small transfer sets
@@ -31,29 +29,18 @@ public record InMemoryDataset(List<ShardReader.Example> rows, List<String> class
 
     /** Loads {@code split} ("train" or "holdout") of the data set at {@code uri}. */
     public static InMemoryDataset load(String uri, String split, Configuration conf) throws IOException {
-        ArtifactStore store = Stores.directory(uri);
-        if (!store.exists(DatasetManifest.FILE)) {
-            throw new IllegalArgumentException(store.uri(DatasetManifest.FILE) + " not found: prepare the data set first (bit prepare)");
-        }
-        byte[] bytes;
-        try (InputStream in = store.open(DatasetManifest.FILE)) {
-            bytes = in.readAllBytes();
-        }
-        DatasetManifest m = DatasetManifest.read(new ByteArrayInputStream(bytes), store.uri(DatasetManifest.FILE));
-        List<DatasetManifest.Shard> shards = switch (split) {
-            case "train" -> m.train();
-            case "holdout" -> m.holdout();
-            default -> throw new IllegalArgumentException("split must be train or holdout, got " + split);
-        };
+        PreparedDataset d = PreparedDataset.open(uri, conf);
+        PreparedDataset.Split sp = PreparedDataset.Split.parse(split);
         List<ShardReader.Example> rows = new ArrayList<>();
-        for (DatasetManifest.Shard s : shards) {
-            rows.addAll(ShardReader.read(conf, store.uri(s.path()), 0, (int) s.rows()));
+        for (BatchRef shard : d.inOrder(sp, 0, Integer.MAX_VALUE)) {
+            BatchRef.Range r = shard.ranges().get(0);
+            rows.addAll(ShardReader.read(conf, r.shard(), r.from(), r.count()));
         }
         if (rows.isEmpty()) {
             throw new IllegalArgumentException(uri + ": the " + split + " split is empty");
         }
         int[] size = medianSize(rows);
-        return new InMemoryDataset(rows, m.classNames(), m.multiLabel(), DatasetManifest.hash(bytes), size[0], size[1]);
+        return new InMemoryDataset(rows, d.classNames(), d.multiLabel(), d.manifestHash(), size[0], size[1]);
     }
 
     /** Median stored image size of up to 100 rows, for the HyperRule's resolution rule. */

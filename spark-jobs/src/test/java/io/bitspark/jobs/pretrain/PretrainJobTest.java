@@ -379,14 +379,11 @@ class PretrainJobTest {
         assertEquals(1, p.globalStep());
         ComputationGraph fresh = io.bitspark.model.arch.ResNetV2Builder.build(p.spec(), io.bitspark.model.arch.ModelOptions.defaults()
                 .withSeed(cfg.seed()).withUpdater(new SgdMomentum(0.1, 0.9)).withWeightDecay(cfg.weightDecay()).withInputSize(16, 16));
-        var manifest = io.bitspark.data.manifest.DatasetManifest.read(Files.newInputStream(dataset.resolve("manifest.json")), "m");
-        io.bitspark.data.shards.BatchPlan plan = new io.bitspark.data.shards.BatchPlan(
-                manifest.train().stream().map(x -> dataset.resolve(x.path()).toString()).toList(),
-                manifest.train().stream().mapToLong(io.bitspark.data.manifest.DatasetManifest.Shard::rows).toArray(), 8, cfg.seed());
+        var prepared = io.bitspark.data.shards.PreparedDataset.open(dataset.toString(), io.bitspark.jobs.io.Stores.hadoopConfiguration());
+        io.bitspark.data.shards.BatchPlan plan = prepared.plan(8, cfg.seed());
         ShardBatchLoader loader = new ShardBatchLoader(io.bitspark.jobs.io.Stores.hadoopConfiguration(),
-                new io.bitspark.model.data.Augment.Config(16, cfg.cropMinArea(), 3.0 / 4, 4.0 / 3, cfg.flip()), manifest.numClasses(), cfg.seed(), true);
-        org.nd4j.linalg.dataset.DataSet first = loader.load(BatchRef.of(plan.rows(0, 0, 8),
-                manifest.train().stream().map(x -> dataset.resolve(x.path()).toString()).toList(), 0));
+                io.bitspark.data.image.Augment.Config.inception(16, cfg.cropMinArea(), cfg.flip()), prepared.numClasses(), cfg.seed(), true);
+        org.nd4j.linalg.dataset.DataSet first = loader.load(plan.batch(0, 0, 8));
         fresh.setInputs(first.getFeatures());
         fresh.setLabels(first.getLabels());
         fresh.computeGradientAndScore();

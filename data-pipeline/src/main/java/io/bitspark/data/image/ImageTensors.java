@@ -1,4 +1,4 @@
-package io.bitspark.model.data;
+package io.bitspark.data.image;
 
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
@@ -12,38 +12,13 @@ public final class ImageTensors {
 
     private ImageTensors() {}
 
-    /** An opaque 8-bit RGB copy of any decoded image (grayscale, palette, alpha, 16-bit). */
-    public static BufferedImage toRgb(BufferedImage src) {
-        if (src.getType() == BufferedImage.TYPE_INT_RGB) {
-            return src;
-        }
-        BufferedImage rgb = new BufferedImage(src.getWidth(), src.getHeight(), BufferedImage.TYPE_INT_RGB);
-        if (src.getColorModel().hasAlpha()) {
-            // Drop alpha and keep the colour values, as PIL's convert('RGB') does.
-            int w = src.getWidth();
-            int[] row = new int[w];
-            for (int y = 0; y < src.getHeight(); y++) {
-                src.getRGB(0, y, w, 1, row, 0, w);
-                rgb.setRGB(0, y, w, 1, row, 0, w);
-            }
-            return rgb;
-        }
-        Graphics2D g = rgb.createGraphics();
-        try {
-            g.drawImage(src, 0, 0, null);
-        } finally {
-            g.dispose();
-        }
-        return rgb;
-    }
-
     /**
      * Resizes to exactly {@code width x height}. Downscaling halves repeatedly with bilinear filtering
      * (an area average over 2x2) until within a factor 2, then interpolates bilinearly, which avoids the
      * aliasing of a single bilinear step over a large factor.
      */
     public static BufferedImage resize(BufferedImage src, int width, int height) {
-        BufferedImage cur = toRgb(src);
+        BufferedImage cur = ImageProcessor.toRgb(src);
         while (cur.getWidth() >= 2 * width && cur.getHeight() >= 2 * height) {
             cur = draw(cur, Math.max(width, cur.getWidth() / 2), Math.max(height, cur.getHeight() / 2));
         }

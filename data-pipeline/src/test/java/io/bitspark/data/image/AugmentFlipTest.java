@@ -1,4 +1,4 @@
-package io.bitspark.model.data;
+package io.bitspark.data.image;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package io.bitspark.model.data;
+package io.bitspark.data.image;
 
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
@@ -18,8 +18,18 @@ public final class Augment {
 
     /** Output size and crop ranges. */
     public record Config(int resolution, double minArea, double minAspect, double maxAspect, boolean flip) implements Serializable {
+        /** Aspect ratios of the Inception crop (Szegedy et al.; BiT's upstream preprocessing). */
+        public static final double MIN_ASPECT = 3.0 / 4;
+        public static final double MAX_ASPECT = 4.0 / 3;
+
+        /** BiT's upstream defaults: crops of 8%..100% of the area, flips on. */
         public static Config bit(int resolution) {
-            return new Config(resolution, 0.08, 3.0 / 4, 4.0 / 3, true);
+            return inception(resolution, 0.08, true);
+        }
+
+        /** The Inception crop at the given smallest area, with BiT's aspect range. */
+        public static Config inception(int resolution, double minArea, boolean flip) {
+            return new Config(resolution, minArea, MIN_ASPECT, MAX_ASPECT, flip);
         }
 
         public Config {
@@ -40,7 +50,7 @@ public final class Augment {
         if (img == null) {
             throw new IOException("not a decodable image (" + jpeg.length + " bytes)");
         }
-        return ImageTensors.toRgb(img);
+        return ImageProcessor.toRgb(img);
     }
 
     /** The Inception crop for an image of {@code w x h}. */

@@ -1,4 +1,4 @@
-package io.bitspark.jobs.pretrain;
+package io.bitspark.data.shards;
 
 import java.io.Serializable;
 import java.net.URLDecoder;
@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-import io.bitspark.data.shards.BatchPlan;
 
 /**
  * A batch as row ranges of shards plus the epoch (which seeds augmentation). As dl4j-spark passes it to a
@@ -30,15 +29,6 @@ public record BatchRef(List<Range> ranges, long epoch) implements Serializable {
 
     public BatchRef(String shard, long from, int count, long epoch) {
         this(List.of(new Range(shard, from, count)), epoch);
-    }
-
-    /** The batch of plan pieces, with shard indices resolved to URIs. */
-    public static BatchRef of(List<BatchPlan.Piece> pieces, List<String> shardUris, long epoch) {
-        List<Range> r = new ArrayList<>(pieces.size());
-        for (BatchPlan.Piece p : pieces) {
-            r.add(new Range(shardUris.get(p.shard()), p.from(), p.count()));
-        }
-        return new BatchRef(r, epoch);
     }
 
     /** Rows in the batch. */
