@@ -22,7 +22,7 @@ import io.bitspark.model.arch.ResNetV2Spec;
  * Written as JSON beside every artifact (and inside project checkpoints), and printed by {@code bit info}.
  *
  * @param format           format tag, {@link #FORMAT}
- * @param kind             what made it: pretrain, finetune, export, import, ...
+ * @param kind             what made it ({@link Kind}: pretrain, finetune, export, import)
  * @param spec             the architecture
  * @param config           the resolved job configuration (flattened keys to values)
  * @param seed             the run's seed
@@ -37,7 +37,7 @@ import io.bitspark.model.arch.ResNetV2Spec;
  * @param files            file name to size and checksum, for integrity checks on load
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record Provenance(String format, String kind, ResNetV2Spec spec, Map<String, Object> config, long seed,
+public record Provenance(String format, Kind kind, ResNetV2Spec spec, Map<String, Object> config, long seed,
                          long globalStep, long epoch, String dataManifestHash, List<String> classNames,
                          String codeVersion, Map<String, String> libraries, String createdAt, String parent,
                          Map<String, FileDigest> files) {
@@ -51,16 +51,92 @@ public record Provenance(String format, String kind, ResNetV2Spec spec, Map<Stri
             .enable(SerializationFeature.INDENT_OUTPUT)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
-    /** A new record for {@code kind} with this build's versions and the current time. */
-    public static Provenance create(String kind, ResNetV2Spec spec, Map<String, Object> config, long seed,
-                                    long globalStep, long epoch, String dataManifestHash, List<String> classNames,
-                                    String parent) {
-        return new Provenance(FORMAT, kind, spec, config == null ? Map.of() : new LinkedHashMap<>(config), seed,
-                globalStep, epoch, dataManifestHash, classNames, BuildInfo.codeVersion(), BuildInfo.libraries(),
-                Instant.now().toString(), parent, null);
+    /** What made an artifact; written in lower case. */
+    public enum Kind {
+        PRETRAIN, FINETUNE, EXPORT, IMPORT;
+
+        @com.fasterxml.jackson.annotation.JsonValue
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        @com.fasterxml.jackson.annotation.JsonCreator
+        public static Kind parse(String s) {
+            for (Kind k : values()) {
+                if (k.label().equals(s)) {
+                    return k;
+                }
+            }
+            throw new IllegalArgumentException("kind '" + s + "' is not one of pretrain, finetune, export, import");
+        }
+
+        @Override
+        public String toString() {
+            return label();
+        }
     }
 
-    public Provenance withKind(String k, String parentArtifact) {
+    /** A new record of {@code kind} for {@code spec}; the rest is named by the builder's methods. */
+    public static Builder of(Kind kind, ResNetV2Spec spec) {
+        return new Builder(kind, spec);
+    }
+
+    /** Named fields of a new record; {@link #build()} adds this build's versions and the current time. */
+    public static final class Builder {
+        private final Kind kind;
+        private final ResNetV2Spec spec;
+        private Map<String, Object> config = Map.of();
+        private long seed;
+        private long globalStep;
+        private long epoch;
+        private String dataManifestHash;
+        private List<String> classNames;
+        private String parent;
+
+        private Builder(Kind kind, ResNetV2Spec spec) {
+            this.kind = java.util.Objects.requireNonNull(kind, "kind");
+            this.spec = java.util.Objects.requireNonNull(spec, "spec");
+        }
+
+        /** The resolved job configuration (flattened keys to values). */
+        public Builder config(Map<String, Object> c) {
+            this.config = c == null ? Map.of() : c;
+            return this;
+        }
+
+        public Builder seed(long s) {
+            this.seed = s;
+            return this;
+        }
+
+        /** Optimizer steps taken (global, across workers) and the epoch they reached. */
+        public Builder position(long globalSteps, long epochs) {
+            this.globalStep = globalSteps;
+            this.epoch = epochs;
+            return this;
+        }
+
+        /** The training data: its manifest hash and class names (either may be null). */
+        public Builder data(String manifestHash, List<String> names) {
+            this.dataManifestHash = manifestHash;
+            this.classNames = names;
+            return this;
+        }
+
+        /** The artifact this one was made from. */
+        public Builder parent(String p) {
+            this.parent = p;
+            return this;
+        }
+
+        public Provenance build() {
+            return new Provenance(FORMAT, kind, spec, new LinkedHashMap<>(config), seed, globalStep, epoch, dataManifestHash,
+                    classNames, BuildInfo.codeVersion(), BuildInfo.libraries(), Instant.now().toString(), parent, null);
+        }
+    }
+
+    /** This record as made again, as {@code k}, from {@code parentArtifact} by this build now (an export of a checkpoint). */
+    public Provenance withKind(Kind k, String parentArtifact) {
         return new Provenance(format, k, spec, config, seed, globalStep, epoch, dataManifestHash, classNames,
                 BuildInfo.codeVersion(), BuildInfo.libraries(), Instant.now().toString(), parentArtifact, null);
     }

@@ -33,8 +33,8 @@ class ProjectCheckpointTest {
     }
 
     private static Provenance provenance(ResNetV2Spec spec) {
-        return Provenance.create("test", spec, Map.of("train.batch", 8, "optim.lr", 0.1), 42L, 17L, 2L,
-                "sha256:abc", List.of("a", "b"), null);
+        return Provenance.of(Provenance.Kind.PRETRAIN, spec).config(Map.of("train.batch", 8, "optim.lr", 0.1)).seed(42L)
+                .position(17L, 2L).data("sha256:abc", List.of("a", "b")).build();
     }
 
     @Test

@@ -36,8 +36,8 @@ public class RunDirectoryTest {
     }
 
     static void checkpoint(RunDirectory run, long step) throws Exception {
-        ProjectCheckpoint.write(run.store(), RunDirectory.checkpointDir(step), NET, Provenance.create("pretrain",
-                ResNetV2Presets.get("micro"), Map.of(), 0L, step, 0L, "sha256:x", null, null), true);
+        ProjectCheckpoint.write(run.store(), RunDirectory.checkpointDir(step), NET, Provenance.of(Provenance.Kind.PRETRAIN,
+                ResNetV2Presets.get("micro")).position(step, 0L).data("sha256:x", null).build(), true);
     }
 
     /** Flips one byte in the middle of a file: same size, so only a checksum can tell. */

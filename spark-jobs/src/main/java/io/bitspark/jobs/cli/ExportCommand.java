@@ -38,7 +38,7 @@ public final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ModelLoader.Loaded m = ModelLoader.load(source.checkpoint, source.importOptions(), format == Format.dl4j);
-        Provenance p = m.provenance().withKind("export", m.source());
+        Provenance p = m.provenance().withKind(Provenance.Kind.EXPORT, m.source());
         Stores.Location out = Stores.locate(output);
         long t0 = System.nanoTime();
         if (format == Format.npz) {

@@ -48,7 +48,7 @@ public final class ModelLoader {
                         : BitNpz.inferSpec(npz, options.groups());
                 BitNpz.Imported imp = BitNpz.load(npz, fileSpec, options);
                 Provenance p = sibling != null ? sibling.withSpec(imp.spec())
-                        : Provenance.create("import", imp.spec(), Map.of(), 0L, 0L, 0L, null, null, loc.uri());
+                        : Provenance.of(Provenance.Kind.IMPORT, imp.spec()).parent(loc.uri()).build();
                 if (imp.headReplaced()) {
                     p = p.withClassNames(null);
                 }

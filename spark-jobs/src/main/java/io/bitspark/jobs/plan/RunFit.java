@@ -30,7 +30,7 @@ public record RunFit(Planner.Question question, Planner.Constants constants, Map
         }
         Provenance p = ProjectCheckpoint.readProvenance(run, c.dir());
         Map<String, Object> cfg = p.config();
-        if (cfg == null || !"pretrain".equals(p.kind())) {
+        if (cfg == null || p.kind() != io.bitspark.model.checkpoint.Provenance.Kind.PRETRAIN) {
             throw new IllegalArgumentException(run.uri(c.dir()) + ": not a pre-training checkpoint (kind " + p.kind() + ")");
         }
         String preset = String.valueOf(cfg.get("model.preset"));

@@ -407,8 +407,8 @@ public final class PretrainJob {
             boolean fewshot = cfg.fewshotEvery() > 0 && (crossed(end, k, fewshotEvery) || last);
             TrainingEngine.CheckpointRequest ck = null;
             if (crossed(end, k, cfg.checkpointEvery()) || last) {
-                Provenance p = Provenance.create("pretrain", spec, resolved, cfg.seed(), end, end / stepsPerEpoch,
-                        manifestHash, manifest.classNames(), lastCheckpoint);
+                Provenance p = Provenance.of(Provenance.Kind.PRETRAIN, spec).config(resolved).seed(cfg.seed())
+                        .position(end, end / stepsPerEpoch).data(manifestHash, manifest.classNames()).parent(lastCheckpoint).build();
                 ck = new TrainingEngine.CheckpointRequest(RunDirectory.checkpointDir(end), p.toJson());
             }
             TrainingEngine.Round round = engine.run(new TrainingEngine.RoundRequest(step, k, evaluate, fewshot, ck, last));

@@ -117,7 +117,7 @@ class CheckpointCommandsTest {
         var net = ResNetV2Builder.build(spec, ModelOptions.defaults().withInputSize(32, 32));
         // A head that prefers class 2 ("blue") for every input: bias only.
         net.getLayer("head/conv2d").getParam("b").assign(Nd4j.createFromArray(0f, 1f, 3f).reshape(1, 3));
-        Provenance p = Provenance.create("test", spec, Map.of(), 0L, 0L, 0L, null, List.of("red", "green", "blue"), null);
+        Provenance p = Provenance.of(Provenance.Kind.FINETUNE, spec).data(null, List.of("red", "green", "blue")).build();
         ProjectCheckpoint.write(new LocalStore(dir), "ckpt", net, p, false);
         Path images = Files.createDirectories(dir.resolve("images"));
         for (String name : List.of("a.png", "b.jpg")) {

@@ -45,7 +45,7 @@ class KeptCheckpointTest {
     void loadsAndPredictsTheSameLogits(Path release, @TempDir Path tmp) throws Exception {
         Path checkpoint = release.resolve("checkpoint");
         ProjectCheckpoint.Loaded loaded = ProjectCheckpoint.read(new LocalStore(checkpoint), "", true);
-        assertEquals("pretrain", loaded.provenance().kind());
+        assertEquals(io.bitspark.model.checkpoint.Provenance.Kind.PRETRAIN, loaded.provenance().kind());
         assertTrue(loaded.provenance().globalStep() > 0, "global step " + loaded.provenance().globalStep());
         assertNotNull(loaded.net().getUpdater(false), "optimizer state for a resume");
         assertEquals(loaded.net().numParams(), loaded.net().getUpdater(false).getStateViewArray().length(),
