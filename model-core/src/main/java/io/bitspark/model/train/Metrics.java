@@ -9,7 +9,22 @@ import java.util.Arrays;
  */
 public final class Metrics {
 
+    /** The metric names every evaluator reports, alone or after a split ({@link #named}: holdout_top1, eval_top5, ...). */
+    public static final String TOP1 = "top1";
+    public static final String TOP5 = "top5";
+    public static final String MAP = "map";
+
+    /** The split names metrics are reported under: pre-training's holdout, fine-tuning's evaluation set, a suite's validation set. */
+    public static final String HOLDOUT = "holdout";
+    public static final String EVAL = "eval";
+    public static final String VAL = "val";
+
     private Metrics() {}
+
+    /** {@code split_metric}, e.g. {@code holdout_top1}. */
+    public static String named(String split, String metric) {
+        return split + "_" + metric;
+    }
 
     /**
      * Fraction of rows whose label is among the k highest scores (ties count against). A NaN score ranks above

@@ -54,10 +54,10 @@ public final class FinetuneCommand implements Callable<Integer> {
         FineTuner.Result r = FineTuner.fineTune(net, train, eval, s, loss);
         Map<String, Object> config = new LinkedHashMap<>(s.asMap());
         config.put("source", m.source());
-        config.put("eval_top1", r.top1());
-        config.put("eval_top5", r.top5());
-        Provenance p = Provenance.create("finetune", m.spec().withClasses(train.classes()), config, s.seed(), r.steps(), 0,
-                train.manifestHash(), train.classNames(), m.source());
+        config.put(io.bitspark.model.train.Metrics.named(io.bitspark.model.train.Metrics.EVAL, io.bitspark.model.train.Metrics.TOP1), r.top1());
+        config.put(io.bitspark.model.train.Metrics.named(io.bitspark.model.train.Metrics.EVAL, io.bitspark.model.train.Metrics.TOP5), r.top5());
+        Provenance p = Provenance.of(Provenance.Kind.FINETUNE, m.spec().withClasses(train.classes())).config(config)
+                .seed(s.seed()).position(r.steps(), 0).data(train.manifestHash(), train.classNames()).parent(m.source()).build();
         Stores.Location out = Stores.locate(output);
         ProjectCheckpoint.write(out.store(), out.name(), net, p, true);
         PrintWriter w = spec.commandLine().getOut();

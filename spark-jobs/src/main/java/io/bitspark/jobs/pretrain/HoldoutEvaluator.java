@@ -96,8 +96,8 @@ public final class HoldoutEvaluator implements Serializable {
             return out;
         }
         if (loss == LossKind.SOFTMAX_CROSS_ENTROPY) {
-            out.put("holdout_top1", parts.stream().mapToLong(Part::top1).sum() / (double) n);
-            out.put("holdout_top5", parts.stream().mapToLong(Part::top5).sum() / (double) n);
+            out.put(Metrics.named(Metrics.HOLDOUT, Metrics.TOP1), parts.stream().mapToLong(Part::top1).sum() / (double) n);
+            out.put(Metrics.named(Metrics.HOLDOUT, Metrics.TOP5), parts.stream().mapToLong(Part::top5).sum() / (double) n);
         } else {
             List<float[]> s = new ArrayList<>();
             List<boolean[]> p = new ArrayList<>();
@@ -105,7 +105,7 @@ public final class HoldoutEvaluator implements Serializable {
                 s.addAll(List.of(part.scores()));
                 p.addAll(List.of(part.labels()));
             }
-            out.put("holdout_map", Metrics.meanAveragePrecision(s.toArray(new float[0][]), p.toArray(new boolean[0][])));
+            out.put(Metrics.named(Metrics.HOLDOUT, Metrics.MAP), Metrics.meanAveragePrecision(s.toArray(new float[0][]), p.toArray(new boolean[0][])));
         }
         out.put("holdout_examples", (double) n);
         return out;

@@ -34,6 +34,13 @@ import io.bitspark.model.run.MetricsLog;
  */
 public final class RunReport {
 
+    private static final String HOLDOUT_TOP1 = io.bitspark.model.train.Metrics.named(io.bitspark.model.train.Metrics.HOLDOUT,
+            io.bitspark.model.train.Metrics.TOP1);
+    private static final String HOLDOUT_TOP5 = io.bitspark.model.train.Metrics.named(io.bitspark.model.train.Metrics.HOLDOUT,
+            io.bitspark.model.train.Metrics.TOP5);
+    private static final String HOLDOUT_MAP = io.bitspark.model.train.Metrics.named(io.bitspark.model.train.Metrics.HOLDOUT,
+            io.bitspark.model.train.Metrics.MAP);
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private RunReport() {}
@@ -66,7 +73,7 @@ public final class RunReport {
             lossPlot(run, html, byStep);
             plot(run, html, byStep, "lr", "Learning rate", "lr.png");
             plot(run, html, byStep, "images_per_sec", "Images per second", "throughput.png");
-            for (String k : new String[] {"holdout_top1", "holdout_top5", "holdout_map"}) {
+            for (String k : new String[] {HOLDOUT_TOP1, HOLDOUT_TOP5, HOLDOUT_MAP}) {
                 if (byStep.values().stream().anyMatch(r -> r.containsKey(k))) {
                     plot(run, html, byStep, k, "Holdout " + k.substring(8), k + ".png");
                 }
@@ -211,7 +218,7 @@ public final class RunReport {
             tables.forEach(t -> html.append("<td>").append(escape(t.getOrDefault(k, "-"))).append("</td>"));
             html.append("</tr>");
         }
-        String[] last = {"step", "loss", "holdout_top1", "holdout_top5", "holdout_map", "images_per_sec"};
+        String[] last = {"step", "loss", HOLDOUT_TOP1, HOLDOUT_TOP5, HOLDOUT_MAP, "images_per_sec"};
         for (String k : last) {
             if (logs.stream().noneMatch(l -> !l.isEmpty() && l.lastEntry().getValue().containsKey(k))) {
                 continue;
@@ -222,8 +229,8 @@ public final class RunReport {
             html.append("</tr>");
         }
         html.append("</table>");
-        String[][] plots = {{"loss", "Training loss (mean over each log interval)"}, {"holdout_top1", "Holdout top1"},
-                {"holdout_top5", "Holdout top5"}, {"holdout_map", "Holdout mAP"}, {"lr", "Learning rate"},
+        String[][] plots = {{"loss", "Training loss (mean over each log interval)"}, {HOLDOUT_TOP1, "Holdout top1"},
+                {HOLDOUT_TOP5, "Holdout top5"}, {HOLDOUT_MAP, "Holdout mAP"}, {"lr", "Learning rate"},
                 {"images_per_sec", "Images per second"}};
         for (String[] plot : plots) {
             XYSeriesCollection c = new XYSeriesCollection();

@@ -113,7 +113,7 @@ public final class SuiteRunner {
                     Map<String, Object> row = new LinkedHashMap<>();
                     row.put("lr", fs.baseLr());
                     row.put("steps", fs.steps());
-                    row.put("val_top1", top1);
+                    row.put(io.bitspark.model.train.Metrics.named(io.bitspark.model.train.Metrics.VAL, io.bitspark.model.train.Metrics.TOP1), top1);
                     selection.add(row);
                     LOG.info("suite {} ({}): lr {} steps {} -> validation top-1 {}", t.name(), j.init(), fs.baseLr(), fs.steps(),
                             String.format(Locale.ROOT, "%.3f", top1));

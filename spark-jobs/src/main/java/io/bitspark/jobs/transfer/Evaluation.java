@@ -29,12 +29,12 @@ public final class Evaluation {
                     p[i][c] = true;
                 }
             }
-            m.put("mAP", Metrics.meanAveragePrecision(s, p));
+            m.put(Metrics.MAP, Metrics.meanAveragePrecision(s, p));
             return new Report(m, confusions);
         }
         int[] y = FineTuner.firstLabels(d);
-        m.put("top1", Metrics.topK(s, y, 1));
-        m.put("top5", Metrics.topK(s, y, Math.min(5, d.classes())));
+        m.put(Metrics.TOP1, Metrics.topK(s, y, 1));
+        m.put(Metrics.TOP5, Metrics.topK(s, y, Math.min(5, d.classes())));
         long[][] counts = new long[d.classes()][d.classes()];
         for (int i = 0; i < s.length; i++) {
             int best = 0;
