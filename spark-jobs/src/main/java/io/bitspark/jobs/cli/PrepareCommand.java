@@ -33,26 +33,28 @@ public final class PrepareCommand implements Callable<Integer> {
     @Option(names = "--format", required = true, description = "imagefolder, imagenet21k or manifest.")
     String format;
 
+    private static final ImageProcessor.Config DEFAULTS = ImageProcessor.Config.defaults();
+
     @Option(names = "--output", required = true, paramLabel = "URI", description = "Dataset directory to write.")
     String output;
 
-    @Option(names = "--max-side", defaultValue = "512", description = "Bound on the shorter side of stored images (default: ${DEFAULT-VALUE}).")
-    int maxSide;
+    @Option(names = "--max-side", description = "Bound on the shorter side of stored images (default: ${DEFAULT-VALUE}).")
+    int maxSide = DEFAULTS.maxSide();
 
-    @Option(names = "--jpeg-quality", defaultValue = "90", description = "Quality of re-encoded JPEGs (default: ${DEFAULT-VALUE}).")
-    int jpegQuality;
+    @Option(names = "--jpeg-quality", description = "Quality of re-encoded JPEGs (default: ${DEFAULT-VALUE}).")
+    int jpegQuality = DEFAULTS.jpegQuality();
 
-    @Option(names = "--max-bytes", defaultValue = "67108864", description = "Largest input file in bytes (default: ${DEFAULT-VALUE}).")
-    long maxBytes;
+    @Option(names = "--max-bytes", description = "Largest input file in bytes (default: ${DEFAULT-VALUE}).")
+    long maxBytes = DEFAULTS.maxBytes();
 
-    @Option(names = "--max-pixels", defaultValue = "89478485", description = "Largest image in pixels, checked on the header (default: ${DEFAULT-VALUE}).")
-    long maxPixels;
+    @Option(names = "--max-pixels", description = "Largest image in pixels, checked on the header (default: ${DEFAULT-VALUE}).")
+    long maxPixels = DEFAULTS.maxPixels();
 
-    @Option(names = "--min-side", defaultValue = "8", description = "Smallest accepted side in pixels (default: ${DEFAULT-VALUE}).")
-    int minSide;
+    @Option(names = "--min-side", description = "Smallest accepted side in pixels (default: ${DEFAULT-VALUE}).")
+    int minSide = DEFAULTS.minSide();
 
-    @Option(names = "--shard-size-mb", defaultValue = "256", description = "Target shard size in MiB (default: ${DEFAULT-VALUE}).")
-    double shardSizeMb;
+    @Option(names = "--shard-size-mb", description = "Target shard size in MiB (default: ${DEFAULT-VALUE}).")
+    double shardSizeMb = PrepareConfig.DEFAULT_SHARD_BYTES / (double) (1 << 20);
 
     @Option(names = "--holdout", defaultValue = "0.02", description = "Fraction held out for validation, by key hash (default: ${DEFAULT-VALUE}).")
     double holdout;
