@@ -51,6 +51,28 @@ class TableWalkTest {
         }
     }
 
+    /** Every key of defaults.conf is a declared setting, and every declared setting has its default there. */
+    @Test
+    void everyDefaultIsADeclaredSetting() throws Exception {
+        com.typesafe.config.Config defaults = com.typesafe.config.ConfigFactory.parseFile(CONF.resolve("defaults.conf").toFile())
+                .getConfig("bit");
+        TreeSet<String> inFile = new TreeSet<>();
+        for (var e : defaults.entrySet()) {
+            inFile.add(e.getKey());
+        }
+        TreeSet<String> declared = new TreeSet<>();
+        for (PretrainConfig.Setting<?> s : PretrainConfig.settings()) {
+            assertTrue(declared.add(s.key()), "declared twice: " + s.key());
+        }
+        assertEquals(inFile, declared);
+        for (String k : PretrainConfig.FIXED) {
+            assertTrue(declared.contains(k), k);
+        }
+        for (String k : PretrainConfig.SCHEDULE) {
+            assertTrue(declared.contains(k), k);
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("confFiles")
     void everyPresetResolvesAndValidates(String file) {
@@ -114,6 +136,19 @@ class TableWalkTest {
         assertEquals("bit " + io.bitspark.model.checkpoint.BuildInfo.codeVersion(), first);
         assertEquals(io.bitspark.data.BuildInfo.codeVersion(), io.bitspark.model.checkpoint.BuildInfo.codeVersion(),
                 "data sets and checkpoints record one version");
+    }
+
+    /** Prepare's help shows the defaults the pipeline applies (declared once, in ImageProcessor.Config and PrepareConfig). */
+    @Test
+    void prepareShowsThePipelinesDefaults() {
+        StringWriter out = new StringWriter();
+        assertEquals(0, BitMain.run(new PrintWriter(out, true), new PrintWriter(new StringWriter(), true), "prepare", "--help"));
+        var d = io.bitspark.data.image.ImageProcessor.Config.defaults();
+        String text = out.toString().replaceAll("\\s+", " ");
+        for (String s : new String[] {"images (default: " + d.maxSide() + ")", "JPEGs (default: " + d.jpegQuality() + ")",
+                "bytes (default: " + d.maxBytes() + ")", "header (default: " + d.maxPixels() + ")", "pixels (default: " + d.minSide() + ")"}) {
+            assertTrue(text.contains(s), s + " in\n" + out);
+        }
     }
 
     @ParameterizedTest(name = "bit {0} --help")

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
@@ -22,25 +23,317 @@ import io.bitspark.model.arch.ResNetV2Presets;
  * The resolved, validated configuration of a pre-training run: a HOCON preset (conf/pretrain/*.conf,
  * which includes every default from defaults.conf) with {@code --set key=value} overrides. Validation names
  * the offending key; unknown keys are errors (a typo must not silently fall back to a default).
+ *
+ * <p>Each setting is declared once below as a {@link Setting}: its key, how it is read and what it must satisfy.
+ * Its default and meaning are in conf/pretrain/defaults.conf, the documented source. The accessors are one-line
+ * reads of those declarations; checks that relate several settings follow them in {@link #validate}.
  */
-public record PretrainConfig(String preset, String modelPreset, String headBiasInit, String loss, int resolution, double cropMinArea,
-                             boolean flip, int globalBatch, int workers, String engine, int microBatches,
-                             int averagingFrequency, long exchangeTimeoutSeconds, String exchangeDtype, double epochs,
-                             long maxSteps, double baseLr, double momentum, double weightDecay, long warmupSteps,
-                             String decay, List<Double> decayEpochs, double decayFactor, double gradClipNorm, long seed,
-                             long checkpointEvery,
-                             int keepCheckpoints, int writeAttempts, long lockTimeoutSeconds, long evalEvery,
-                             int evalMaxExamples, int evalBatch, long fewshotEvery, List<Object> fewshotData,
-                             List<Integer> fewshotShots, int fewshotSeeds, int fewshotMaxExamples, double fewshotRidge,
-                             long logEvery, int syncEvery, Map<String, Object> resolved) implements Serializable {
+public final class PretrainConfig implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    /** How a setting's value is read from the {@code bit} block. */
+    @FunctionalInterface
+    interface Reader<T> {
+        T read(Config bit, String key);
+    }
+
+    /** One setting: its key under {@code bit.}, how it is read, and what its value must satisfy. */
+    public static final class Setting<T> {
+        private final String key;
+        private final Reader<T> reader;
+        private final Predicate<T> check;
+        private final String expected;
+
+        private Setting(String key, Reader<T> reader, Predicate<T> check, String expected) {
+            this.key = key;
+            this.reader = reader;
+            this.check = check;
+            this.expected = expected;
+        }
+
+        /** The key under {@code bit.}, e.g. {@code train.global_batch}. */
+        public String key() {
+            return key;
+        }
+
+        T read(Config bit) {
+            T v = reader.read(bit, key);
+            require(check.test(v), "bit." + key, v, expected);
+            return v;
+        }
+    }
+
+    private static final List<Setting<?>> ALL = new ArrayList<>();
+
+    private static <T> Setting<T> setting(String key, Reader<T> reader, Predicate<T> check, String expected) {
+        Setting<T> s = new Setting<>(key, reader, check, expected);
+        ALL.add(s);
+        return s;
+    }
+
+    private static Setting<Integer> integer(String key, Predicate<Integer> check, String expected) {
+        return setting(key, Config::getInt, check, expected);
+    }
+
+    private static Setting<Long> whole(String key, Predicate<Long> check, String expected) {
+        return setting(key, Config::getLong, check, expected);
+    }
+
+    private static Setting<Double> real(String key, Predicate<Double> check, String expected) {
+        return setting(key, Config::getDouble, check, expected);
+    }
+
+    private static Setting<String> oneOf(String key, List<String> values) {
+        return setting(key, (b, k) -> b.getString(k).toLowerCase(Locale.ROOT), values::contains, String.join(" or ", values));
+    }
+
+    public static final Setting<String> MODEL_PRESET = setting("model.preset", Config::getString, PretrainConfig::isModelPreset,
+            "a model preset (bit model --list)");
+    public static final Setting<String> HEAD_BIAS_INIT = setting("model.head_bias_init", (b, k) -> String.valueOf(b.getAnyRef(k)).strip(),
+            v -> v.equals("auto") || isNumber(v), "auto or a number");
+    public static final Setting<String> LOSS = oneOf("data.loss", List.of("auto", "softmax", "sigmoid"));
+    public static final Setting<Integer> RESOLUTION = integer("data.resolution", v -> v >= 16, ">= 16");
+    public static final Setting<Double> CROP_MIN_AREA = real("data.crop_min_area", v -> v > 0 && v <= 1, "in (0, 1]");
+    public static final Setting<Boolean> FLIP = setting("data.flip", Config::getBoolean, v -> true, "true or false");
+    public static final Setting<Integer> GLOBAL_BATCH = integer("train.global_batch", v -> v >= 1, ">= 1");
+    public static final Setting<Integer> WORKERS = integer("train.workers", v -> v >= 0, ">= 0");
+    public static final Setting<String> ENGINE = setting("train.engine", Config::getString,
+            io.bitspark.jobs.engine.TrainingEngine.NAMES::contains, String.join(" or ", io.bitspark.jobs.engine.TrainingEngine.NAMES));
+    public static final Setting<Integer> MICRO_BATCHES = integer("train.micro_batches", v -> v >= 1, ">= 1");
+    public static final Setting<Integer> AVERAGING_FREQUENCY = integer("train.averaging_frequency", v -> v >= 1, ">= 1");
+    public static final Setting<Long> EXCHANGE_TIMEOUT_S = whole("train.exchange_timeout_s", v -> v >= 1, ">= 1");
+    public static final Setting<String> EXCHANGE_DTYPE = setting("train.exchange_dtype", Config::getString,
+            List.of("float32", "bfloat16")::contains, "float32 or bfloat16");
+    public static final Setting<Double> EPOCHS = real("train.epochs", v -> v > 0, "> 0");
+    public static final Setting<Long> MAX_STEPS = whole("train.max_steps", v -> v >= 0, ">= 0");
+    public static final Setting<Double> BASE_LR = real("train.base_lr", v -> v > 0, "> 0");
+    public static final Setting<Double> MOMENTUM = real("train.momentum", v -> v >= 0 && v < 1, "in [0, 1)");
+    public static final Setting<Double> WEIGHT_DECAY = real("train.weight_decay", v -> v >= 0, ">= 0");
+    public static final Setting<Long> WARMUP_STEPS = whole("train.warmup_steps", v -> v >= 0, ">= 0");
+    public static final Setting<String> DECAY = setting("train.decay", Config::getString, List.of("step", "cosine")::contains,
+            "step or cosine");
+    public static final Setting<List<Double>> DECAY_EPOCHS = setting("train.decay_epochs", (b, k) -> List.copyOf(b.getDoubleList(k)),
+            PretrainConfig::ascending, "ascending");
+    public static final Setting<Double> DECAY_FACTOR = real("train.decay_factor", v -> v > 0 && v <= 1, "in (0, 1]");
+    public static final Setting<Double> GRAD_CLIP_NORM = real("train.grad_clip_norm", v -> v >= 0, ">= 0 (0: off)");
+    public static final Setting<Long> SEED = whole("train.seed", v -> true, "an integer");
+    public static final Setting<Long> CHECKPOINT_EVERY = whole("checkpoint.every_steps", v -> v >= 1, ">= 1");
+    public static final Setting<Integer> KEEP_CHECKPOINTS = integer("checkpoint.keep", v -> v >= 1, ">= 1");
+    public static final Setting<Integer> WRITE_ATTEMPTS = integer("checkpoint.write_attempts", v -> v >= 1, ">= 1");
+    public static final Setting<Long> LOCK_TIMEOUT_S = whole("checkpoint.lock_timeout_s", v -> v >= 1, ">= 1");
+    public static final Setting<Long> EVAL_EVERY = whole("eval.every_steps", v -> v >= 1, ">= 1");
+    public static final Setting<Integer> EVAL_MAX_EXAMPLES = integer("eval.max_examples", v -> v >= 0, ">= 0");
+    public static final Setting<Integer> EVAL_BATCH = integer("eval.batch", v -> v >= 1, ">= 1");
+    public static final Setting<Long> FEWSHOT_EVERY = whole("eval.fewshot.every_steps", v -> v >= 0, ">= 0");
+    public static final Setting<List<Object>> FEWSHOT_DATA = setting("eval.fewshot.data",
+            (b, k) -> List.copyOf(b.getList(k).unwrapped()), PretrainConfig::fewshotEntries,
+            "entries \"URI\" or {name = ..., train = \"URI\", test = \"URI\"}");
+    public static final Setting<List<Integer>> FEWSHOT_SHOTS = setting("eval.fewshot.shots", (b, k) -> List.copyOf(b.getIntList(k)),
+            v -> !v.isEmpty() && v.stream().allMatch(k -> k >= 1), "shot counts >= 1");
+    public static final Setting<Integer> FEWSHOT_SEEDS = integer("eval.fewshot.seeds", v -> v >= 1, ">= 1");
+    public static final Setting<Integer> FEWSHOT_MAX_EXAMPLES = integer("eval.fewshot.max_examples", v -> v >= 0, ">= 0");
+    public static final Setting<Double> FEWSHOT_RIDGE = real("eval.fewshot.ridge", v -> v > 0, "> 0");
+    public static final Setting<Long> LOG_EVERY = whole("log.every_steps", v -> v >= 1, ">= 1");
+    public static final Setting<Integer> SYNC_EVERY = integer("log.sync_every", v -> v >= 1, ">= 1");
+
+    /** Every declared setting, in declaration order. */
+    public static List<Setting<?>> settings() {
+        return List.copyOf(ALL);
+    }
+
+    private final String preset;
+    /** Setting key to its checked value (plain values: this object travels to executors). */
+    private final Map<String, Object> values;
+    private final Map<String, Object> resolved;
+
+    private PretrainConfig(String preset, Map<String, Object> values, Map<String, Object> resolved) {
+        this.preset = preset;
+        this.values = values;
+        this.resolved = resolved;
+    }
+
+    /** The value of a setting. */
+    @SuppressWarnings("unchecked")
+    public <T> T get(Setting<T> s) {
+        return (T) values.get(s.key());
+    }
+
+    public String preset() {
+        return preset;
+    }
+
+    /** Every key of the resolved configuration (flattened under {@code bit.}) to its value: what a checkpoint records. */
+    public Map<String, Object> resolved() {
+        return resolved;
+    }
+
+    public String modelPreset() {
+        return get(MODEL_PRESET);
+    }
+
+    public String headBiasInit() {
+        return get(HEAD_BIAS_INIT);
+    }
+
+    public String loss() {
+        return get(LOSS);
+    }
+
+    public int resolution() {
+        return get(RESOLUTION);
+    }
+
+    public double cropMinArea() {
+        return get(CROP_MIN_AREA);
+    }
+
+    public boolean flip() {
+        return get(FLIP);
+    }
+
+    public int globalBatch() {
+        return get(GLOBAL_BATCH);
+    }
+
+    public int workers() {
+        return get(WORKERS);
+    }
+
+    public String engine() {
+        return get(ENGINE);
+    }
+
+    public int microBatches() {
+        return get(MICRO_BATCHES);
+    }
+
+    public int averagingFrequency() {
+        return get(AVERAGING_FREQUENCY);
+    }
+
+    public long exchangeTimeoutSeconds() {
+        return get(EXCHANGE_TIMEOUT_S);
+    }
+
+    public String exchangeDtype() {
+        return get(EXCHANGE_DTYPE);
+    }
+
+    public double epochs() {
+        return get(EPOCHS);
+    }
+
+    public long maxSteps() {
+        return get(MAX_STEPS);
+    }
+
+    public double baseLr() {
+        return get(BASE_LR);
+    }
+
+    public double momentum() {
+        return get(MOMENTUM);
+    }
+
+    public double weightDecay() {
+        return get(WEIGHT_DECAY);
+    }
+
+    public long warmupSteps() {
+        return get(WARMUP_STEPS);
+    }
+
+    public String decay() {
+        return get(DECAY);
+    }
+
+    public List<Double> decayEpochs() {
+        return get(DECAY_EPOCHS);
+    }
+
+    public double decayFactor() {
+        return get(DECAY_FACTOR);
+    }
+
+    public double gradClipNorm() {
+        return get(GRAD_CLIP_NORM);
+    }
+
+    public long seed() {
+        return get(SEED);
+    }
+
+    public long checkpointEvery() {
+        return get(CHECKPOINT_EVERY);
+    }
+
+    public int keepCheckpoints() {
+        return get(KEEP_CHECKPOINTS);
+    }
+
+    public int writeAttempts() {
+        return get(WRITE_ATTEMPTS);
+    }
+
+    public long lockTimeoutSeconds() {
+        return get(LOCK_TIMEOUT_S);
+    }
+
+    public long evalEvery() {
+        return get(EVAL_EVERY);
+    }
+
+    public int evalMaxExamples() {
+        return get(EVAL_MAX_EXAMPLES);
+    }
+
+    public int evalBatch() {
+        return get(EVAL_BATCH);
+    }
+
+    public long fewshotEvery() {
+        return get(FEWSHOT_EVERY);
+    }
+
+    public List<Object> fewshotData() {
+        return get(FEWSHOT_DATA);
+    }
+
+    public List<Integer> fewshotShots() {
+        return get(FEWSHOT_SHOTS);
+    }
+
+    public int fewshotSeeds() {
+        return get(FEWSHOT_SEEDS);
+    }
+
+    public int fewshotMaxExamples() {
+        return get(FEWSHOT_MAX_EXAMPLES);
+    }
+
+    public double fewshotRidge() {
+        return get(FEWSHOT_RIDGE);
+    }
+
+    public long logEvery() {
+        return get(LOG_EVERY);
+    }
+
+    public int syncEvery() {
+        return get(SYNC_EVERY);
+    }
 
     /** Settings a resumed run cannot change: they define the model and what it learns from. */
-    public static final List<String> FIXED = List.of("model.preset", "data.loss", "data.resolution", "data.crop_min_area",
-            "data.flip", "train.momentum", "train.weight_decay");
+    public static final List<String> FIXED = keys(MODEL_PRESET, LOSS, RESOLUTION, CROP_MIN_AREA, FLIP, MOMENTUM, WEIGHT_DECAY);
 
     /** Settings of the optimisation schedule: a resume may change them only with --allow-config-change. */
-    public static final List<String> SCHEDULE = List.of("train.base_lr", "train.warmup_steps", "train.decay", "train.decay_epochs",
-            "train.decay_factor", "train.grad_clip_norm", "train.epochs", "train.global_batch", "train.seed");
+    public static final List<String> SCHEDULE = keys(BASE_LR, WARMUP_STEPS, DECAY, DECAY_EPOCHS, DECAY_FACTOR, GRAD_CLIP_NORM, EPOCHS,
+            GLOBAL_BATCH, SEED);
+
+    private static List<String> keys(Setting<?>... s) {
+        return java.util.Arrays.stream(s).map(Setting::key).toList();
+    }
 
     /** One setting that differs between a checkpoint's run and this configuration. */
     public record Change(String key, Object before, Object now) {
@@ -148,104 +441,57 @@ public record PretrainConfig(String preset, String modelPreset, String headBiasI
     }
 
     private static PretrainConfig from(String preset, Config b) {
-        String modelPreset = b.getString("model.preset");
-        ResNetV2Presets.get(modelPreset); // fails naming the known presets
-        String headBias = String.valueOf(b.getAnyRef("model.head_bias_init")).strip();
-        require(headBias.equals("auto") || isNumber(headBias), "bit.model.head_bias_init", headBias, "auto or a number");
-        String loss = b.getString("data.loss").toLowerCase(Locale.ROOT);
-        require(List.of("auto", "softmax", "sigmoid").contains(loss), "bit.data.loss", loss, "auto, softmax or sigmoid");
-        int resolution = b.getInt("data.resolution");
-        require(resolution >= 16, "bit.data.resolution", resolution, ">= 16");
-        double cropMinArea = b.getDouble("data.crop_min_area");
-        require(cropMinArea > 0 && cropMinArea <= 1, "bit.data.crop_min_area", cropMinArea, "in (0, 1]");
-        int globalBatch = b.getInt("train.global_batch");
-        require(globalBatch >= 1, "bit.train.global_batch", globalBatch, ">= 1");
-        int workers = b.getInt("train.workers");
-        require(workers >= 0, "bit.train.workers", workers, ">= 0");
-        require(workers == 0 || globalBatch % workers == 0, "bit.train.global_batch", globalBatch,
-                "a multiple of bit.train.workers (" + workers + ")");
-        int freq = b.getInt("train.averaging_frequency");
-        require(freq >= 1, "bit.train.averaging_frequency", freq, ">= 1");
-        String engine = b.getString("train.engine");
-        require(io.bitspark.jobs.engine.TrainingEngine.NAMES.contains(engine), "bit.train.engine", engine,
-                String.join(" or ", io.bitspark.jobs.engine.TrainingEngine.NAMES));
-        int micro = b.getInt("train.micro_batches");
-        require(micro >= 1, "bit.train.micro_batches", micro, ">= 1");
-        require(workers == 0 || globalBatch % (workers * micro) == 0, "bit.train.global_batch", globalBatch,
-                "a multiple of bit.train.workers x bit.train.micro_batches (" + workers + " x " + micro + ")");
-        require(micro == 1 || engine.equals("allreduce"), "bit.train.micro_batches", micro, "1 with the " + engine + " engine");
-        long timeout = b.getLong("train.exchange_timeout_s");
-        require(timeout >= 1, "bit.train.exchange_timeout_s", timeout, ">= 1");
-        String dtype = b.getString("train.exchange_dtype");
-        require(List.of("float32", "bfloat16").contains(dtype), "bit.train.exchange_dtype", dtype, "float32 or bfloat16");
-        double epochs = b.getDouble("train.epochs");
-        require(epochs > 0, "bit.train.epochs", epochs, "> 0");
-        long maxSteps = b.getLong("train.max_steps");
-        require(maxSteps >= 0, "bit.train.max_steps", maxSteps, ">= 0");
-        double baseLr = b.getDouble("train.base_lr");
-        require(baseLr > 0, "bit.train.base_lr", baseLr, "> 0");
-        double momentum = b.getDouble("train.momentum");
-        require(momentum >= 0 && momentum < 1, "bit.train.momentum", momentum, "in [0, 1)");
-        double wd = b.getDouble("train.weight_decay");
-        require(wd >= 0, "bit.train.weight_decay", wd, ">= 0");
-        long warmup = b.getLong("train.warmup_steps");
-        require(warmup >= 0, "bit.train.warmup_steps", warmup, ">= 0");
-        List<Double> decays = b.getDoubleList("train.decay_epochs");
-        for (int i = 1; i < decays.size(); i++) {
-            require(decays.get(i) >= decays.get(i - 1), "bit.train.decay_epochs", decays, "ascending");
+        Map<String, Object> values = new LinkedHashMap<>();
+        for (Setting<?> s : ALL) {
+            values.put(s.key(), s.read(b));
         }
-        String decay = b.getString("train.decay");
-        require(List.of("step", "cosine").contains(decay), "bit.train.decay", decay, "step or cosine");
-        double clip = b.getDouble("train.grad_clip_norm");
-        require(clip >= 0, "bit.train.grad_clip_norm", clip, ">= 0 (0: off)");
-        require(clip == 0 || engine.equals("allreduce") && freq == 1, "bit.train.grad_clip_norm", clip,
-                "0 unless bit.train.engine = allreduce with bit.train.averaging_frequency = 1 (or --single-process)");
-        double factor = b.getDouble("train.decay_factor");
-        require(factor > 0 && factor <= 1, "bit.train.decay_factor", factor, "in (0, 1]");
-        long ckEvery = b.getLong("checkpoint.every_steps");
-        require(ckEvery >= 1, "bit.checkpoint.every_steps", ckEvery, ">= 1");
-        int keep = b.getInt("checkpoint.keep");
-        require(keep >= 1, "bit.checkpoint.keep", keep, ">= 1");
-        int attempts = b.getInt("checkpoint.write_attempts");
-        require(attempts >= 1, "bit.checkpoint.write_attempts", attempts, ">= 1");
-        long lockTimeout = b.getLong("checkpoint.lock_timeout_s");
-        require(lockTimeout >= 1, "bit.checkpoint.lock_timeout_s", lockTimeout, ">= 1");
-        long evalEvery = b.getLong("eval.every_steps");
-        require(evalEvery >= 1, "bit.eval.every_steps", evalEvery, ">= 1");
-        int evalMax = b.getInt("eval.max_examples");
-        require(evalMax >= 0, "bit.eval.max_examples", evalMax, ">= 0");
-        int evalBatch = b.getInt("eval.batch");
-        require(evalBatch >= 1, "bit.eval.batch", evalBatch, ">= 1");
-        long fsEvery = b.getLong("eval.fewshot.every_steps");
-        require(fsEvery >= 0, "bit.eval.fewshot.every_steps", fsEvery, ">= 0");
-        List<Object> fsData = new ArrayList<>(b.getList("eval.fewshot.data").unwrapped());
-        require(fsEvery == 0 || !fsData.isEmpty(), "bit.eval.fewshot.data", fsData, "at least one data set when "
-                + "bit.eval.fewshot.every_steps > 0");
-        for (Object o : fsData) {
-            require(o instanceof String || o instanceof Map<?, ?> m && m.get("train") instanceof String, "bit.eval.fewshot.data", o,
-                    "\"URI\" or {name = ..., train = \"URI\", test = \"URI\"}");
-        }
-        List<Integer> fsShots = b.getIntList("eval.fewshot.shots");
-        require(!fsShots.isEmpty() && fsShots.stream().allMatch(k -> k >= 1), "bit.eval.fewshot.shots", fsShots, "shot counts >= 1");
-        int fsSeeds = b.getInt("eval.fewshot.seeds");
-        require(fsSeeds >= 1, "bit.eval.fewshot.seeds", fsSeeds, ">= 1");
-        int fsMax = b.getInt("eval.fewshot.max_examples");
-        require(fsMax >= 0, "bit.eval.fewshot.max_examples", fsMax, ">= 0");
-        double fsRidge = b.getDouble("eval.fewshot.ridge");
-        require(fsRidge > 0, "bit.eval.fewshot.ridge", fsRidge, "> 0");
-        long logEvery = b.getLong("log.every_steps");
-        require(logEvery >= 1, "bit.log.every_steps", logEvery, ">= 1");
-        int syncEvery = b.getInt("log.sync_every");
-        require(syncEvery >= 1, "bit.log.sync_every", syncEvery, ">= 1");
         Map<String, Object> flat = new TreeMap<>();
         for (Map.Entry<String, ConfigValue> e : b.entrySet()) {
             flat.put(e.getKey(), e.getValue().unwrapped());
         }
-        return new PretrainConfig(preset, modelPreset, headBias, loss, resolution, cropMinArea, b.getBoolean("data.flip"), globalBatch,
-                workers, engine, micro, freq, timeout, dtype, epochs, maxSteps, baseLr, momentum, wd, warmup, decay, List.copyOf(decays), factor, clip,
-                b.getLong("train.seed"), ckEvery, keep, attempts, lockTimeout, evalEvery, evalMax, evalBatch, fsEvery, fsData, List.copyOf(fsShots), fsSeeds,
-                fsMax, fsRidge, logEvery, syncEvery,
-                new LinkedHashMap<>(flat));
+        PretrainConfig c = new PretrainConfig(preset, values, new LinkedHashMap<>(flat));
+        c.validate();
+        return c;
+    }
+
+    /** The checks that relate several settings. */
+    private void validate() {
+        int workers = workers();
+        int globalBatch = globalBatch();
+        int micro = microBatches();
+        require(workers == 0 || globalBatch % workers == 0, "bit.train.global_batch", globalBatch,
+                "a multiple of bit.train.workers (" + workers + ")");
+        require(workers == 0 || globalBatch % (workers * micro) == 0, "bit.train.global_batch", globalBatch,
+                "a multiple of bit.train.workers x bit.train.micro_batches (" + workers + " x " + micro + ")");
+        require(micro == 1 || engine().equals("allreduce"), "bit.train.micro_batches", micro, "1 with the " + engine() + " engine");
+        double clip = gradClipNorm();
+        require(clip == 0 || engine().equals("allreduce") && averagingFrequency() == 1, "bit.train.grad_clip_norm", clip,
+                "0 unless bit.train.engine = allreduce with bit.train.averaging_frequency = 1 (or --single-process)");
+        require(fewshotEvery() == 0 || !fewshotData().isEmpty(), "bit.eval.fewshot.data", fewshotData(), "at least one data set when "
+                + "bit.eval.fewshot.every_steps > 0");
+    }
+
+    private static boolean isModelPreset(String name) {
+        ResNetV2Presets.get(name); // fails naming the known presets
+        return true;
+    }
+
+    private static boolean ascending(List<Double> v) {
+        for (int i = 1; i < v.size(); i++) {
+            if (v.get(i) < v.get(i - 1)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean fewshotEntries(List<Object> data) {
+        for (Object o : data) {
+            if (!(o instanceof String || o instanceof Map<?, ?> m && m.get("train") instanceof String)) {
+                require(false, "bit.eval.fewshot.data", o, "\"URI\" or {name = ..., train = \"URI\", test = \"URI\"}");
+            }
+        }
+        return true;
     }
 
     private static boolean isNumber(String s) {
@@ -257,19 +503,19 @@ public record PretrainConfig(String preset, String modelPreset, String headBiasI
     }
 
     /** The head's initial bias for a loss: the configured number, or for "auto" -10 with sigmoid and 0 with softmax. */
-    public double headBiasFor(LossKind loss) {
-        if (!headBiasInit.equals("auto")) {
-            return Double.parseDouble(headBiasInit);
+    public double headBiasFor(LossKind kind) {
+        if (!headBiasInit().equals("auto")) {
+            return Double.parseDouble(headBiasInit());
         }
-        return loss == LossKind.SIGMOID_CROSS_ENTROPY ? -10.0 : 0.0;
+        return kind == LossKind.SIGMOID_CROSS_ENTROPY ? -10.0 : 0.0;
     }
 
     /** The learning-rate schedule: warmup, then the paper's step decays or a cosine decay over {@code train.epochs}. */
     public io.bitspark.model.train.UpstreamSchedule schedule(long stepsPerEpoch) {
-        if (decay.equals("cosine")) {
-            return io.bitspark.model.train.UpstreamSchedule.cosine(peakLr(), warmupSteps, (long) Math.ceil(epochs * stepsPerEpoch));
+        if (decay().equals("cosine")) {
+            return io.bitspark.model.train.UpstreamSchedule.cosine(peakLr(), warmupSteps(), (long) Math.ceil(epochs() * stepsPerEpoch));
         }
-        return new io.bitspark.model.train.UpstreamSchedule(peakLr(), warmupSteps, decaySteps(stepsPerEpoch), decayFactor);
+        return new io.bitspark.model.train.UpstreamSchedule(peakLr(), warmupSteps(), decaySteps(stepsPerEpoch), decayFactor());
     }
 
     private static void require(boolean ok, String key, Object value, String expected) {
@@ -280,7 +526,7 @@ public record PretrainConfig(String preset, String modelPreset, String headBiasI
 
     /** The loss for a dataset: the configured one, or sigmoid for multi-label data when "auto". */
     public LossKind lossFor(boolean multiLabel) {
-        return switch (loss) {
+        return switch (loss()) {
             case "softmax" -> LossKind.SOFTMAX_CROSS_ENTROPY;
             case "sigmoid" -> LossKind.SIGMOID_CROSS_ENTROPY;
             default -> multiLabel ? LossKind.SIGMOID_CROSS_ENTROPY : LossKind.SOFTMAX_CROSS_ENTROPY;
@@ -289,13 +535,13 @@ public record PretrainConfig(String preset, String modelPreset, String headBiasI
 
     /** Peak learning rate by the linear scaling rule. */
     public double peakLr() {
-        return baseLr * globalBatch / 256.0;
+        return baseLr() * globalBatch() / 256.0;
     }
 
     /** Decay boundaries in global steps. */
     public long[] decaySteps(long stepsPerEpoch) {
         List<Long> out = new ArrayList<>();
-        for (double e : decayEpochs) {
+        for (double e : decayEpochs()) {
             out.add(Math.round(e * stepsPerEpoch));
         }
         return out.stream().mapToLong(Long::longValue).toArray();
@@ -303,7 +549,7 @@ public record PretrainConfig(String preset, String modelPreset, String headBiasI
 
     /** Total global steps for the run. */
     public long totalSteps(long stepsPerEpoch) {
-        long byEpochs = (long) Math.ceil(epochs * stepsPerEpoch);
-        return maxSteps > 0 ? Math.min(maxSteps, byEpochs) : byEpochs;
+        long byEpochs = (long) Math.ceil(epochs() * stepsPerEpoch);
+        return maxSteps() > 0 ? Math.min(maxSteps(), byEpochs) : byEpochs;
     }
 }
