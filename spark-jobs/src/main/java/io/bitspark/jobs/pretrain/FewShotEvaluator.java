@@ -15,7 +15,6 @@ import java.util.Random;
 import org.apache.hadoop.conf.Configuration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
 
 import io.bitspark.data.image.Augment;
 import io.bitspark.data.shards.BatchRef;
@@ -137,17 +136,18 @@ public final class FewShotEvaluator implements Serializable {
                     if (index % workers != worker) {
                         continue;
                     }
-                    DataSet d = task.loader().load(refs.get(b));
-                    INDArray f = BitOutputs.preLogits(net, d.getFeatures());
+                    io.bitspark.data.shards.BatchDecoder.Batch raw = task.loader().decode(refs.get(b));
+                    int r = raw.resolution();
+                    INDArray x = org.nd4j.linalg.factory.Nd4j.create(raw.pixels(), new long[] {raw.size(), 3, r, r}, 'c');
+                    INDArray f = BitOutputs.preLogits(net, x);
                     float[][] feats = new float[(int) f.size(0)][];
                     int[] labels = new int[feats.length];
                     for (int i = 0; i < feats.length; i++) {
                         feats[i] = f.getRow(i).toFloatVector();
-                        labels[i] = d.getLabels().getRow(i).argMax().getInt(0);
+                        labels[i] = raw.labels()[i][0]; // single-label data (checked when opened)
                     }
                     f.close();
-                    d.getFeatures().close();
-                    d.getLabels().close();
+                    x.close();
                     out.add(new Part(t, split == 1, b, feats, labels));
                 }
             }
