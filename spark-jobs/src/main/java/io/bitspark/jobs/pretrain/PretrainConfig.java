@@ -32,6 +32,35 @@ public final class PretrainConfig implements Serializable {
 
     private static final long serialVersionUID = 1L;
 
+    /** {@code data.loss}: softmax or sigmoid cross-entropy, or "auto" (sigmoid for multi-label data). */
+    public enum Loss {
+        AUTO, SOFTMAX, SIGMOID;
+
+        /** The value for a setting's text, or null when it is none of them. */
+        static Loss parse(String s) {
+            for (Loss l : values()) {
+                if (l.name().equalsIgnoreCase(s.strip())) {
+                    return l;
+                }
+            }
+            return null;
+        }
+
+        /** The loss for a data set. */
+        public LossKind forData(boolean multiLabel) {
+            return switch (this) {
+                case SOFTMAX -> LossKind.SOFTMAX_CROSS_ENTROPY;
+                case SIGMOID -> LossKind.SIGMOID_CROSS_ENTROPY;
+                case AUTO -> multiLabel ? LossKind.SIGMOID_CROSS_ENTROPY : LossKind.SOFTMAX_CROSS_ENTROPY;
+            };
+        }
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
     /** How a setting's value is read from the {@code bit} block. */
     @FunctionalInterface
     interface Reader<T> {
@@ -84,15 +113,12 @@ public final class PretrainConfig implements Serializable {
         return setting(key, Config::getDouble, check, expected);
     }
 
-    private static Setting<String> oneOf(String key, List<String> values) {
-        return setting(key, (b, k) -> b.getString(k).toLowerCase(Locale.ROOT), values::contains, String.join(" or ", values));
-    }
-
     public static final Setting<String> MODEL_PRESET = setting("model.preset", Config::getString, PretrainConfig::isModelPreset,
             "a model preset (bit model --list)");
     public static final Setting<String> HEAD_BIAS_INIT = setting("model.head_bias_init", (b, k) -> String.valueOf(b.getAnyRef(k)).strip(),
             v -> v.equals("auto") || isNumber(v), "auto or a number");
-    public static final Setting<String> LOSS = oneOf("data.loss", List.of("auto", "softmax", "sigmoid"));
+    public static final Setting<Loss> LOSS = setting("data.loss", (b, k) -> Loss.parse(b.getString(k)), java.util.Objects::nonNull,
+            "auto, softmax or sigmoid");
     public static final Setting<Integer> RESOLUTION = integer("data.resolution", v -> v >= 16, ">= 16");
     public static final Setting<Double> CROP_MIN_AREA = real("data.crop_min_area", v -> v > 0 && v <= 1, "in (0, 1]");
     public static final Setting<Boolean> FLIP = setting("data.flip", Config::getBoolean, v -> true, "true or false");
@@ -176,7 +202,7 @@ public final class PretrainConfig implements Serializable {
         return get(HEAD_BIAS_INIT);
     }
 
-    public String loss() {
+    public Loss loss() {
         return get(LOSS);
     }
 
@@ -526,11 +552,7 @@ public final class PretrainConfig implements Serializable {
 
     /** The loss for a dataset: the configured one, or sigmoid for multi-label data when "auto". */
     public LossKind lossFor(boolean multiLabel) {
-        return switch (loss()) {
-            case "softmax" -> LossKind.SOFTMAX_CROSS_ENTROPY;
-            case "sigmoid" -> LossKind.SIGMOID_CROSS_ENTROPY;
-            default -> multiLabel ? LossKind.SIGMOID_CROSS_ENTROPY : LossKind.SOFTMAX_CROSS_ENTROPY;
-        };
+        return loss().forData(multiLabel);
     }
 
     /** Peak learning rate by the linear scaling rule. */
