@@ -137,8 +137,7 @@ public final class FewShotEvaluator implements Serializable {
                         continue;
                     }
                     io.bitspark.data.shards.BatchDecoder.Batch raw = task.loader().decode(refs.get(b));
-                    int r = raw.resolution();
-                    INDArray x = org.nd4j.linalg.factory.Nd4j.create(raw.pixels(), new long[] {raw.size(), 3, r, r}, 'c');
+                    INDArray x = ShardBatchLoader.features(raw);
                     INDArray f = BitOutputs.preLogits(net, x);
                     float[][] feats = new float[(int) f.size(0)][];
                     int[] labels = new int[feats.length];

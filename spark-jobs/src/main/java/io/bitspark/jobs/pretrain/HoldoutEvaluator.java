@@ -9,7 +9,6 @@ import java.util.Map;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
 
 import io.bitspark.data.shards.BatchRef;
 import io.bitspark.model.arch.BitOutputs;
@@ -57,33 +56,29 @@ public final class HoldoutEvaluator implements Serializable {
         List<float[]> scores = new ArrayList<>();
         List<boolean[]> labels = new ArrayList<>();
         for (int b = worker; b < refs.size(); b += workers) {
-            DataSet d = loader.load(refs.get(b));
-            INDArray logits = BitOutputs.logits(net, d.getFeatures());
+            io.bitspark.data.shards.BatchDecoder.Batch raw = loader.decode(refs.get(b));
+            INDArray x = ShardBatchLoader.features(raw);
+            INDArray logits = BitOutputs.logits(net, x);
             for (int i = 0; i < logits.size(0); i++) {
                 float[] s = logits.getRow(i).toFloatVector();
-                float[] l = d.getLabels().getRow(i).toFloatVector();
+                int[] classes = raw.labels()[i];
                 n++;
                 if (loss == LossKind.SOFTMAX_CROSS_ENTROPY) {
-                    int y = 0;
-                    while (y < l.length - 1 && l[y] <= 0) {
-                        y++;
-                    }
                     float[][] one = {s};
-                    int[] ys = {y};
+                    int[] ys = {classes.length == 0 ? 0 : classes[0]};
                     top1 += Math.round(Metrics.topK(one, ys, 1));
                     top5 += Math.round(Metrics.topK(one, ys, Math.min(5, s.length)));
                 } else {
-                    boolean[] p = new boolean[l.length];
-                    for (int c = 0; c < l.length; c++) {
-                        p[c] = l[c] > 0;
+                    boolean[] p = new boolean[s.length];
+                    for (int c : classes) {
+                        p[c] = true;
                     }
                     scores.add(s);
                     labels.add(p);
                 }
             }
             logits.close();
-            d.getFeatures().close();
-            d.getLabels().close();
+            x.close();
         }
         return new Part(n, top1, top5, scores.toArray(new float[0][]), labels.toArray(new boolean[0][]));
     }

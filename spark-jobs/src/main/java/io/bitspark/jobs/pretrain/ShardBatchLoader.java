@@ -36,11 +36,16 @@ public final class ShardBatchLoader implements DataSetLoader {
         return decoder.decode(ref);
     }
 
+    /** A decoded batch's images as an NCHW float array. */
+    public static INDArray features(BatchDecoder.Batch b) {
+        int r = b.resolution();
+        return Nd4j.create(b.pixels(), new long[] {b.size(), 3, r, r}, 'c').castTo(DataType.FLOAT);
+    }
+
     public DataSet load(BatchRef ref) throws IOException {
         BatchDecoder.Batch b = decoder.decode(ref);
-        int r = b.resolution();
-        INDArray features = Nd4j.create(b.pixels(), new long[] {b.size(), 3, r, r}, 'c');
+        INDArray features = features(b);
         INDArray labels = Nd4j.create(b.kHot(decoder.numClasses()), new long[] {b.size(), decoder.numClasses()}, 'c');
-        return new DataSet(features.castTo(DataType.FLOAT), labels.castTo(DataType.FLOAT));
+        return new DataSet(features, labels.castTo(DataType.FLOAT));
     }
 }
