@@ -36,6 +36,13 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
     private transient INDArray standardizedGrad;
     private transient boolean recompute;
 
+    /**
+     * Backprop of pointwise channels-last convolutions as matrix products ({@link #pointwiseBackward}); the system
+     * property {@code bit.conv.pointwise_backward=onednn} sends them through {@code conv2d_bp} like the others (for
+     * benchmarks side by side).
+     */
+    static final boolean POINTWISE_GEMM = !"onednn".equals(System.getProperty("bit.conv.pointwise_backward", "gemm"));
+
     /** One scratch kernel per thread and data type (float, double), grown to the largest kernel it served. */
     private static final ThreadLocal<INDArray[]> SCRATCH = ThreadLocal.withInitial(() -> new INDArray[2]);
 
@@ -103,7 +110,11 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         boolean inPlace = Arrays.equals(gradView.shape(), w.shape()) && gradView.dataType() == w.dataType()
                 && NativeMemory.direct(gradView);
         INDArray dwHat = inPlace ? gradView : kernelGradientBuffer(w);
-        Nd4j.exec(convOp("conv2d_bp").addInputs(x, wHat, epsilon).addOutputs(dx, dwHat).build());
+        if (POINTWISE_GEMM && pointwiseChannelsLast()) {
+            pointwiseBackward(x, wHat, epsilon, dx, dwHat);
+        } else {
+            Nd4j.exec(convOp("conv2d_bp").addInputs(x, wHat, epsilon).addOutputs(dx, dwHat).build());
+        }
         t = LayerProfiler.record(LayerProfiler.Kind.CONV_BACKWARD, t);
 
         int rows = (int) w.size(0);
@@ -116,6 +127,37 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         g.setGradientFor(ConvolutionParamInitializer.WEIGHT_KEY, gradView, 'c');
         weightNoiseParams.clear();
         return new Pair<>(g, backpropDropOutIfPresent(dx));
+    }
+
+    /** A 1x1 convolution with stride 1 and no padding over channels-last activations: a matrix product per pass. */
+    private boolean pointwiseChannelsLast() {
+        StandardizedConv2D c = layerConf();
+        return channelsLast() && c.getKernelSize()[0] == 1 && c.getKernelSize()[1] == 1 && c.getStride()[0] == 1
+                && c.getStride()[1] == 1 && c.getPadding()[0] == 0 && c.getPadding()[1] == 0 && c.getDilation()[0] == 1
+                && c.getDilation()[1] == 1;
+    }
+
+    /**
+     * Backprop of a pointwise channels-last convolution as two matrix products on the activations as they lie, rows
+     * {@code M = N*H*W} by channels: {@code dx[M, in] = dy[M, out] . w[out, in]} and {@code dw[out, in] = dy^T . x}.
+     * libnd4j's {@code conv2d_bp} runs oneDNN kernels that want blocked layouts and reorders the input, the output
+     * gradient and the input gradient on every call.
+     */
+    static void pointwiseBackward(INDArray x, INDArray wHat, INDArray epsilon, INDArray dx, INDArray dwHat) {
+        long out = wHat.size(0);
+        long in = wHat.size(1);
+        long m = x.length() / in;
+        INDArray x2 = contiguous(x).reshape('c', m, in);
+        INDArray e2 = contiguous(epsilon).reshape('c', m, out);
+        INDArray w2 = wHat.reshape('c', out, in);
+        INDArray dx2 = dx.reshape('c', m, in);
+        INDArray dw2 = dwHat.reshape('c', out, in);
+        Nd4j.gemm(e2, w2, dx2, false, false, 1.0, 0.0);
+        Nd4j.gemm(e2, x2, dw2, true, false, 1.0, 0.0);
+    }
+
+    private static INDArray contiguous(INDArray a) {
+        return a.ordering() == 'c' && org.nd4j.linalg.api.shape.Shape.hasDefaultStridesForShape(a) ? a : a.dup('c');
     }
 
     /** Gradient with respect to the standardized kernel: a buffer kept outside workspaces, reused. */
