@@ -180,10 +180,7 @@ public final class PrepareJob {
         }
         Path mf = new Path(out, DatasetManifest.FILE);
         if (outFs.exists(mf)) {
-            DatasetManifest old;
-            try (InputStream in = outFs.open(mf)) {
-                old = DatasetManifest.read(in, mf.toString());
-            }
+            DatasetManifest old = io.bitspark.data.shards.PreparedDataset.open(out.toString(), outFs.getConf()).manifest();
             Map<String, Object> before = old.provenance() == null || old.provenance().config() == null ? Map.of() : old.provenance().config();
             Map<String, Object> now = config.asMap();
             List<String> diff = new ArrayList<>();
