@@ -88,7 +88,8 @@ public final class PretrainConfig implements Serializable {
 
         T read(Config bit) {
             T v = reader.read(bit, key);
-            require(check.test(v), "bit." + key, v, expected);
+            // A reader that finds no value it knows gives null: the message names what was written.
+            require(v != null && check.test(v), "bit." + key, v != null ? v : bit.getValue(key).unwrapped(), expected);
             return v;
         }
     }
@@ -117,7 +118,7 @@ public final class PretrainConfig implements Serializable {
             "a model preset (bit model --list)");
     public static final Setting<String> HEAD_BIAS_INIT = setting("model.head_bias_init", (b, k) -> String.valueOf(b.getAnyRef(k)).strip(),
             v -> v.equals("auto") || isNumber(v), "auto or a number");
-    public static final Setting<Loss> LOSS = setting("data.loss", (b, k) -> Loss.parse(b.getString(k)), java.util.Objects::nonNull,
+    public static final Setting<Loss> LOSS = setting("data.loss", (b, k) -> Loss.parse(b.getString(k)), v -> true,
             "auto, softmax or sigmoid");
     public static final Setting<Integer> RESOLUTION = integer("data.resolution", v -> v >= 16, ">= 16");
     public static final Setting<Double> CROP_MIN_AREA = real("data.crop_min_area", v -> v > 0 && v <= 1, "in (0, 1]");

@@ -8,7 +8,6 @@ import java.util.Random;
 
 import org.apache.hadoop.conf.Configuration;
 
-import io.bitspark.data.shards.BatchRef;
 import io.bitspark.data.shards.PreparedDataset;
 import io.bitspark.data.shards.ShardReader;
 
@@ -32,9 +31,8 @@ public record InMemoryDataset(List<ShardReader.Example> rows, List<String> class
         PreparedDataset d = PreparedDataset.open(uri, conf);
         PreparedDataset.Split sp = PreparedDataset.Split.parse(split);
         List<ShardReader.Example> rows = new ArrayList<>();
-        for (BatchRef shard : d.inOrder(sp, 0, Integer.MAX_VALUE)) {
-            BatchRef.Range r = shard.ranges().get(0);
-            rows.addAll(ShardReader.read(conf, r.shard(), r.from(), r.count()));
+        for (int i = 0; i < d.shards(sp).size(); i++) {
+            rows.addAll(ShardReader.read(conf, d.shardUris(sp).get(i), 0, Math.toIntExact(d.shards(sp).get(i).rows())));
         }
         if (rows.isEmpty()) {
             throw new IllegalArgumentException(uri + ": the " + split + " split is empty");

@@ -467,6 +467,9 @@ class PretrainJobTest {
         assertEquals(-10.0, config().headBiasFor(io.bitspark.model.arch.LossKind.SIGMOID_CROSS_ENTROPY));
         assertEquals(0.0, config().headBiasFor(io.bitspark.model.arch.LossKind.SOFTMAX_CROSS_ENTROPY));
         assertEquals(-4.5, config("model.head_bias_init=-4.5").headBiasFor(io.bitspark.model.arch.LossKind.SIGMOID_CROSS_ENTROPY));
+        e = assertThrows(IllegalArgumentException.class, () -> config("data.loss=hinge"));
+        assertTrue(e.getMessage().contains("bit.data.loss = hinge") && e.getMessage().contains("auto, softmax or sigmoid"), e.getMessage());
+        assertEquals(io.bitspark.model.arch.LossKind.SIGMOID_CROSS_ENTROPY, config("data.loss=Sigmoid").lossFor(false));
         e = assertThrows(IllegalArgumentException.class, () -> PretrainConfig.load("nope", List.of()));
         assertTrue(e.getMessage().contains("unknown pre-training preset 'nope'"), e.getMessage());
     }
