@@ -163,7 +163,8 @@ class CheckpointCommandsTest {
             try (InputStream in = cluster.getFileSystem().open(new org.apache.hadoop.fs.Path("/out/logits.npy"))) {
                 logits = Npy.read(in, "hdfs logits");
             }
-            assertTrue(expected.sub(logits).amaxNumber().doubleValue() < 1e-4);
+            double diff = expected.sub(logits).amaxNumber().doubleValue();
+            assertTrue(diff < 1e-4, "max logit difference " + diff);
         } finally {
             cluster.shutdown();
         }
