@@ -43,9 +43,9 @@ import org.apache.spark.util.SerializableConfiguration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.bitspark.data.BuildInfo;
 import io.bitspark.data.image.RejectReason;
 import io.bitspark.data.manifest.DatasetManifest;
+import io.bitspark.build.BuildInfo;
 
 /**
  * {@code prepare}: turns an image set into shuffled Parquet shards with a manifest. Every input ends up

@@ -3,6 +3,7 @@ package io.bitspark.data.shards;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.List;
+import java.util.function.IntFunction;
 
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.util.SerializableConfiguration;
@@ -60,36 +61,59 @@ public final class BatchDecoder implements Serializable {
     public Batch decode(BatchRef ref) throws IOException {
         int n = ref.count();
         int r = augment.resolution();
-        int per = 3 * r * r;
-        float[] x = new float[n * per];
+        float[] x = new float[n * 3 * r * r];
         int[][] labels = new int[n][];
-        int i = 0;
+        int at = 0;
         for (BatchRef.Range range : ref.ranges()) {
             List<ShardReader.Example> rows = ShardReader.read(hadoop.value(), range.shard(), range.from(), range.count());
             if (rows.size() != range.count()) {
                 throw new IOException(range.shard() + ": rows " + range.from() + ".." + (range.from() + range.count())
                         + " asked, " + rows.size() + " read");
             }
-            for (int j = 0; j < rows.size(); j++, i++) {
-                ShardReader.Example e = rows.get(j);
-                String where = range.shard() + " row " + (range.from() + j) + " (" + e.key() + ")";
-                try {
-                    if (train) {
-                        Augment.train(e.jpeg(), augment, Augment.rng(seed, ref.epoch(), e.key()), x, i * per);
-                    } else {
-                        Augment.eval(e.jpeg(), augment, x, i * per);
-                    }
-                } catch (IOException ex) {
-                    throw new IOException(where + ": " + ex.getMessage(), ex);
-                }
-                for (int c : e.labels()) {
-                    if (c < 0 || c >= numClasses) {
-                        throw new IOException(where + ": label " + c + " outside 0.." + (numClasses - 1));
-                    }
-                }
-                labels[i] = e.labels().clone();
-            }
+            View view = train
+                    ? (e, out, offset) -> Augment.train(e.jpeg(), augment, Augment.rng(seed, ref.epoch(), e.key()), out, offset)
+                    : (e, out, offset) -> Augment.eval(e.jpeg(), augment, out, offset);
+            fill(rows, r, numClasses, view, j -> range.shard() + " row " + (range.from() + j), x, labels, at);
+            at += rows.size();
         }
         return new Batch(n, r, x, labels);
+    }
+
+    /** How one stored row becomes its view: CHW floats in [-1, 1] written at {@code out[offset..]}. */
+    @FunctionalInterface
+    public interface View {
+        void render(ShardReader.Example row, float[] out, int offset) throws IOException;
+    }
+
+    /**
+     * Rows already read (a transfer set held in memory) through {@code view} at {@code resolution}, with the same
+     * checks as a batch read from shards; {@code where} names row {@code i} in errors.
+     */
+    public static Batch decode(List<ShardReader.Example> rows, int resolution, int numClasses, View view, IntFunction<String> where)
+            throws IOException {
+        float[] x = new float[rows.size() * 3 * resolution * resolution];
+        int[][] labels = new int[rows.size()][];
+        fill(rows, resolution, numClasses, view, where, x, labels, 0);
+        return new Batch(rows.size(), resolution, x, labels);
+    }
+
+    private static void fill(List<ShardReader.Example> rows, int resolution, int numClasses, View view, IntFunction<String> where,
+                             float[] x, int[][] labels, int start) throws IOException {
+        int per = 3 * resolution * resolution;
+        for (int j = 0; j < rows.size(); j++) {
+            ShardReader.Example e = rows.get(j);
+            int i = start + j;
+            try {
+                view.render(e, x, i * per);
+            } catch (IOException ex) {
+                throw new IOException(where.apply(j) + " (" + e.key() + "): " + ex.getMessage(), ex);
+            }
+            for (int c : e.labels()) {
+                if (c < 0 || c >= numClasses) {
+                    throw new IOException(where.apply(j) + " (" + e.key() + "): label " + c + " outside 0.." + (numClasses - 1));
+                }
+            }
+            labels[i] = e.labels().clone();
+        }
     }
 }

@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
 import io.bitspark.model.arch.ResNetV2Spec;
+import io.bitspark.build.BuildInfo;
 
 /**
  * Where a checkpoint or export came from: architecture, resolved job configuration, seed, training

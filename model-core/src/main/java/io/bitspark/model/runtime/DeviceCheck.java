@@ -12,7 +12,7 @@ import java.util.regex.Pattern;
 
 import org.nd4j.linalg.factory.Nd4j;
 
-import io.bitspark.model.checkpoint.BuildInfo;
+import io.bitspark.build.BuildInfo;
 
 /**
  * What this JVM can train on: the ND4J backend and its version, the devices (for the CUDA build: name, memory,

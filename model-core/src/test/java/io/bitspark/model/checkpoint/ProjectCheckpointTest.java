@@ -23,6 +23,7 @@ import io.bitspark.model.arch.ResNetV2Builder;
 import io.bitspark.model.arch.ResNetV2Presets;
 import io.bitspark.model.arch.ResNetV2Spec;
 import io.bitspark.model.train.SgdMomentum;
+import io.bitspark.build.BuildInfo;
 
 class ProjectCheckpointTest {
 

@@ -42,10 +42,13 @@ public final class ShardBatchLoader implements DataSetLoader {
         return Nd4j.create(b.pixels(), new long[] {b.size(), 3, r, r}, 'c').castTo(DataType.FLOAT);
     }
 
+    /** A decoded batch as features and one-hot (k-hot) labels of {@code classes} columns. */
+    public static DataSet dataSet(BatchDecoder.Batch b, int classes) {
+        INDArray labels = Nd4j.create(b.kHot(classes), new long[] {b.size(), classes}, 'c');
+        return new DataSet(features(b), labels.castTo(DataType.FLOAT));
+    }
+
     public DataSet load(BatchRef ref) throws IOException {
-        BatchDecoder.Batch b = decoder.decode(ref);
-        INDArray features = features(b);
-        INDArray labels = Nd4j.create(b.kHot(decoder.numClasses()), new long[] {b.size(), decoder.numClasses()}, 'c');
-        return new DataSet(features, labels.castTo(DataType.FLOAT));
+        return dataSet(decoder.decode(ref), decoder.numClasses());
     }
 }

@@ -16,7 +16,9 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.bitspark.data.shards.BatchDecoder;
 import io.bitspark.data.shards.ShardReader;
+import io.bitspark.jobs.pretrain.ShardBatchLoader;
 import io.bitspark.model.arch.BitOutputs;
 import io.bitspark.model.arch.LossKind;
 import io.bitspark.model.arch.ModelOptions;
@@ -127,35 +129,28 @@ public final class FineTuner {
     }
 
     private static DataSet trainBatch(InMemoryDataset d, List<Integer> idx, FineTuneSettings s, Random rng) throws IOException {
-        int per = 3 * s.crop() * s.crop();
-        float[] x = new float[idx.size() * per];
-        float[] y = new float[idx.size() * d.classes()];
-        for (int i = 0; i < idx.size(); i++) {
-            ShardReader.Example e = d.rows().get(idx.get(i));
-            Augment.hyperRuleTrain(e.jpeg(), s.resize(), s.crop(), s.flip(), rng, x, i * per);
-            for (int c : e.labels()) {
-                y[i * d.classes() + c] = 1f;
-            }
+        List<ShardReader.Example> rows = new ArrayList<>(idx.size());
+        for (int i : idx) {
+            rows.add(d.rows().get(i));
         }
-        return new DataSet(Nd4j.create(x, new long[] {idx.size(), 3, s.crop(), s.crop()}, 'c'),
-                Nd4j.create(y, new long[] {idx.size(), d.classes()}, 'c'));
+        BatchDecoder.Batch b = BatchDecoder.decode(rows, s.crop(), d.classes(),
+                (e, out, offset) -> Augment.hyperRuleTrain(e.jpeg(), s.resize(), s.crop(), s.flip(), rng, out, offset),
+                j -> "training example " + idx.get(j));
+        return ShardBatchLoader.dataSet(b, d.classes());
     }
 
     /** Logits (or pre-logits) of every example of {@code d}, evaluation view at {@code resolution}. */
     static float[][] scores(ComputationGraph net, InMemoryDataset d, int resolution, boolean preLogits) throws IOException {
-        Augment.Config c = new Augment.Config(resolution, 1.0, 1.0, 1.0, false);
+        Augment.Config c = Augment.Config.bit(resolution);
         float[][] out = new float[d.size()][];
-        int per = 3 * resolution * resolution;
         int batch = 64;
         for (int from = 0; from < d.size(); from += batch) {
-            int n = Math.min(batch, d.size() - from);
-            float[] x = new float[n * per];
-            for (int i = 0; i < n; i++) {
-                Augment.eval(d.rows().get(from + i).jpeg(), c, x, i * per);
-            }
-            INDArray in = Nd4j.create(x, new long[] {n, 3, resolution, resolution}, 'c');
+            int first = from;
+            BatchDecoder.Batch b = BatchDecoder.decode(d.rows().subList(from, Math.min(d.size(), from + batch)), resolution, d.classes(),
+                    (e, x, offset) -> Augment.eval(e.jpeg(), c, x, offset), j -> "example " + (first + j));
+            INDArray in = ShardBatchLoader.features(b);
             INDArray o = preLogits ? BitOutputs.preLogits(net, in) : BitOutputs.logits(net, in);
-            for (int i = 0; i < n; i++) {
+            for (int i = 0; i < b.size(); i++) {
                 out[from + i] = o.getRow(i).toFloatVector();
             }
         }

@@ -1,4 +1,4 @@
-package io.bitspark.model.checkpoint;
+package io.bitspark.build;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -6,13 +6,17 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
 
-/** Version of this build (with its git commit where known) and of the libraries it runs on. */
+/**
+ * Version of this build (with its git commit where known) and of the libraries it was built against: what
+ * checkpoint and data set provenance record and {@code bit --version} prints, read from the one place the build
+ * writes it.
+ */
 public final class BuildInfo {
 
     private static final Properties PROPS = new Properties();
 
     static {
-        load("/bit-model-build.properties");
+        load("/bit-build.properties");
         load("/bit-git.properties");
     }
 
@@ -28,6 +32,7 @@ public final class BuildInfo {
         }
     }
 
+    /** A recorded build property, or {@code unknown}. */
     public static String get(String key) {
         return PROPS.getProperty(key, "unknown");
     }
