@@ -205,8 +205,8 @@ public final class AllReduceEngine implements TrainingEngine {
     }
 
     @Override
-    public String name() {
-        return "allreduce";
+    public Kind kind() {
+        return Kind.ALLREDUCE;
     }
 
     @Override

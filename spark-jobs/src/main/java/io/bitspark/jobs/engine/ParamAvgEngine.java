@@ -78,7 +78,7 @@ public final class ParamAvgEngine extends DriverNetEngine {
     }
 
     @Override
-    public String name() {
-        return "dl4j-paramavg";
+    public Kind kind() {
+        return Kind.DL4J_PARAMAVG;
     }
 }

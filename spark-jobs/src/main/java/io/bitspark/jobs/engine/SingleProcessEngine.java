@@ -76,7 +76,7 @@ public final class SingleProcessEngine extends DriverNetEngine {
     }
 
     @Override
-    public String name() {
-        return "single-process";
+    public Kind kind() {
+        return Kind.SINGLE_PROCESS;
     }
 }

@@ -16,8 +16,24 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
  */
 public interface TrainingEngine extends AutoCloseable {
 
-    /** Names accepted by {@code bit.train.engine}. */
-    List<String> NAMES = List.of("allreduce", "dl4j-paramavg");
+    /** The engines, written as {@code bit.train.engine} and the run's records name them. */
+    enum Kind {
+        SINGLE_PROCESS("single-process"), ALLREDUCE("allreduce"), DL4J_PARAMAVG("dl4j-paramavg");
+
+        /** Those {@code bit.train.engine} may name (one process is {@code --single-process}). */
+        public static final List<Kind> SETTABLE = List.of(ALLREDUCE, DL4J_PARAMAVG);
+
+        private final String text;
+
+        Kind(String text) {
+            this.text = text;
+        }
+
+        @Override
+        public String toString() {
+            return text;
+        }
+    }
 
     /** A checkpoint to write after the round: directory (relative to the run) and its provenance as JSON. */
     record CheckpointRequest(String dir, String provenanceJson) implements Serializable {}
@@ -67,7 +83,7 @@ public interface TrainingEngine extends AutoCloseable {
     /** The current state as a network on the driver (loads it when it lives elsewhere). */
     ComputationGraph network() throws IOException;
 
-    String name();
+    Kind kind();
 
     @Override
     void close();

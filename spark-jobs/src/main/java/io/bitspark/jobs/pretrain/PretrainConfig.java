@@ -16,6 +16,7 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigValue;
 
+import io.bitspark.jobs.engine.TrainingEngine;
 import io.bitspark.model.arch.LossKind;
 import io.bitspark.model.arch.ResNetV2Presets;
 
@@ -36,16 +37,6 @@ public final class PretrainConfig implements Serializable {
     public enum Loss {
         AUTO, SOFTMAX, SIGMOID;
 
-        /** The value for a setting's text, or null when it is none of them. */
-        static Loss parse(String s) {
-            for (Loss l : values()) {
-                if (l.name().equalsIgnoreCase(s.strip())) {
-                    return l;
-                }
-            }
-            return null;
-        }
-
         /** The loss for a data set. */
         public LossKind forData(boolean multiLabel) {
             return switch (this) {
@@ -54,6 +45,26 @@ public final class PretrainConfig implements Serializable {
                 case AUTO -> multiLabel ? LossKind.SIGMOID_CROSS_ENTROPY : LossKind.SOFTMAX_CROSS_ENTROPY;
             };
         }
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** {@code train.exchange_dtype}: how the all-reduce engine sends gradients between executors. */
+    public enum ExchangeDtype {
+        FLOAT32, BFLOAT16;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** {@code train.decay}: the paper's step decays of the learning rate, or a cosine decay over the run. */
+    public enum Decay {
+        STEP, COSINE;
 
         @Override
         public String toString() {
@@ -102,6 +113,17 @@ public final class PretrainConfig implements Serializable {
         return s;
     }
 
+    /** One of {@code values}, written as its {@code toString()}; other text is an error that names it and the choices. */
+    private static <E extends Enum<E>> Setting<E> choice(String key, List<E> values) {
+        List<String> texts = values.stream().map(Object::toString).toList();
+        String expected = texts.size() == 1 ? texts.get(0)
+                : String.join(", ", texts.subList(0, texts.size() - 1)) + " or " + texts.get(texts.size() - 1);
+        return setting(key, (b, k) -> {
+            String written = b.getString(k).strip();
+            return values.stream().filter(v -> v.toString().equalsIgnoreCase(written)).findFirst().orElse(null);
+        }, v -> true, expected);
+    }
+
     private static Setting<Integer> integer(String key, Predicate<Integer> check, String expected) {
         return setting(key, Config::getInt, check, expected);
     }
@@ -118,28 +140,24 @@ public final class PretrainConfig implements Serializable {
             "a model preset (bit model --list)");
     public static final Setting<String> HEAD_BIAS_INIT = setting("model.head_bias_init", (b, k) -> String.valueOf(b.getAnyRef(k)).strip(),
             v -> v.equals("auto") || isNumber(v), "auto or a number");
-    public static final Setting<Loss> LOSS = setting("data.loss", (b, k) -> Loss.parse(b.getString(k)), v -> true,
-            "auto, softmax or sigmoid");
+    public static final Setting<Loss> LOSS = choice("data.loss", List.of(Loss.values()));
     public static final Setting<Integer> RESOLUTION = integer("data.resolution", v -> v >= 16, ">= 16");
     public static final Setting<Double> CROP_MIN_AREA = real("data.crop_min_area", v -> v > 0 && v <= 1, "in (0, 1]");
     public static final Setting<Boolean> FLIP = setting("data.flip", Config::getBoolean, v -> true, "true or false");
     public static final Setting<Integer> GLOBAL_BATCH = integer("train.global_batch", v -> v >= 1, ">= 1");
     public static final Setting<Integer> WORKERS = integer("train.workers", v -> v >= 0, ">= 0");
-    public static final Setting<String> ENGINE = setting("train.engine", Config::getString,
-            io.bitspark.jobs.engine.TrainingEngine.NAMES::contains, String.join(" or ", io.bitspark.jobs.engine.TrainingEngine.NAMES));
+    public static final Setting<TrainingEngine.Kind> ENGINE = choice("train.engine", TrainingEngine.Kind.SETTABLE);
     public static final Setting<Integer> MICRO_BATCHES = integer("train.micro_batches", v -> v >= 1, ">= 1");
     public static final Setting<Integer> AVERAGING_FREQUENCY = integer("train.averaging_frequency", v -> v >= 1, ">= 1");
     public static final Setting<Long> EXCHANGE_TIMEOUT_S = whole("train.exchange_timeout_s", v -> v >= 1, ">= 1");
-    public static final Setting<String> EXCHANGE_DTYPE = setting("train.exchange_dtype", Config::getString,
-            List.of("float32", "bfloat16")::contains, "float32 or bfloat16");
+    public static final Setting<ExchangeDtype> EXCHANGE_DTYPE = choice("train.exchange_dtype", List.of(ExchangeDtype.values()));
     public static final Setting<Double> EPOCHS = real("train.epochs", v -> v > 0, "> 0");
     public static final Setting<Long> MAX_STEPS = whole("train.max_steps", v -> v >= 0, ">= 0");
     public static final Setting<Double> BASE_LR = real("train.base_lr", v -> v > 0, "> 0");
     public static final Setting<Double> MOMENTUM = real("train.momentum", v -> v >= 0 && v < 1, "in [0, 1)");
     public static final Setting<Double> WEIGHT_DECAY = real("train.weight_decay", v -> v >= 0, ">= 0");
     public static final Setting<Long> WARMUP_STEPS = whole("train.warmup_steps", v -> v >= 0, ">= 0");
-    public static final Setting<String> DECAY = setting("train.decay", Config::getString, List.of("step", "cosine")::contains,
-            "step or cosine");
+    public static final Setting<Decay> DECAY = choice("train.decay", List.of(Decay.values()));
     public static final Setting<List<Double>> DECAY_EPOCHS = setting("train.decay_epochs", (b, k) -> List.copyOf(b.getDoubleList(k)),
             PretrainConfig::ascending, "ascending");
     public static final Setting<Double> DECAY_FACTOR = real("train.decay_factor", v -> v > 0 && v <= 1, "in (0, 1]");
@@ -227,7 +245,7 @@ public final class PretrainConfig implements Serializable {
         return get(WORKERS);
     }
 
-    public String engine() {
+    public TrainingEngine.Kind engine() {
         return get(ENGINE);
     }
 
@@ -243,7 +261,7 @@ public final class PretrainConfig implements Serializable {
         return get(EXCHANGE_TIMEOUT_S);
     }
 
-    public String exchangeDtype() {
+    public ExchangeDtype exchangeDtype() {
         return get(EXCHANGE_DTYPE);
     }
 
@@ -271,7 +289,7 @@ public final class PretrainConfig implements Serializable {
         return get(WARMUP_STEPS);
     }
 
-    public String decay() {
+    public Decay decay() {
         return get(DECAY);
     }
 
@@ -490,9 +508,9 @@ public final class PretrainConfig implements Serializable {
                 "a multiple of bit.train.workers (" + workers + ")");
         require(workers == 0 || globalBatch % (workers * micro) == 0, "bit.train.global_batch", globalBatch,
                 "a multiple of bit.train.workers x bit.train.micro_batches (" + workers + " x " + micro + ")");
-        require(micro == 1 || engine().equals("allreduce"), "bit.train.micro_batches", micro, "1 with the " + engine() + " engine");
+        require(micro == 1 || engine() == TrainingEngine.Kind.ALLREDUCE, "bit.train.micro_batches", micro, "1 with the " + engine() + " engine");
         double clip = gradClipNorm();
-        require(clip == 0 || engine().equals("allreduce") && averagingFrequency() == 1, "bit.train.grad_clip_norm", clip,
+        require(clip == 0 || engine() == TrainingEngine.Kind.ALLREDUCE && averagingFrequency() == 1, "bit.train.grad_clip_norm", clip,
                 "0 unless bit.train.engine = allreduce with bit.train.averaging_frequency = 1 (or --single-process)");
         require(fewshotEvery() == 0 || !fewshotData().isEmpty(), "bit.eval.fewshot.data", fewshotData(), "at least one data set when "
                 + "bit.eval.fewshot.every_steps > 0");
@@ -539,7 +557,7 @@ public final class PretrainConfig implements Serializable {
 
     /** The learning-rate schedule: warmup, then the paper's step decays or a cosine decay over {@code train.epochs}. */
     public io.bitspark.model.train.UpstreamSchedule schedule(long stepsPerEpoch) {
-        if (decay().equals("cosine")) {
+        if (decay() == Decay.COSINE) {
             return io.bitspark.model.train.UpstreamSchedule.cosine(peakLr(), warmupSteps(), (long) Math.ceil(epochs() * stepsPerEpoch));
         }
         return new io.bitspark.model.train.UpstreamSchedule(peakLr(), warmupSteps(), decaySteps(stepsPerEpoch), decayFactor());

@@ -175,7 +175,7 @@ public final class PretrainJob {
         ResNetV2Spec spec = ResNetV2Presets.get(cfg.modelPreset()).withClasses(manifest.numClasses());
         UpstreamSchedule schedule = cfg.schedule(stepsPerEpoch);
         Augment.Config aug = Augment.Config.inception(cfg.resolution(), cfg.cropMinArea(), cfg.flip());
-        String engineName = mode == Mode.SINGLE_PROCESS ? "single-process" : cfg.engine();
+        String engineName = (mode == Mode.SINGLE_PROCESS ? TrainingEngine.Kind.SINGLE_PROCESS : cfg.engine()).toString();
         int freq = mode == Mode.SPARK ? cfg.averagingFrequency() : 1;
 
         Map<String, Object> resolved = new LinkedHashMap<>(cfg.resolved());
@@ -245,7 +245,7 @@ public final class PretrainJob {
             }
             EngineContext ctx = new EngineContext(runId, spec, loss, cfg.headBiasFor(loss), cfg.seed(), cfg.resolution(),
                     cfg.weightDecay(), schedule, cfg.momentum(), cfg.gradClipNorm(), plan, stepsPerEpoch, trainLoader, evaluator, fewshot, workers, micro, freq, output,
-                    EngineContext.conf(hadoop), cfg.exchangeTimeoutSeconds() * 1000, cfg.exchangeDtype().equals("bfloat16"));
+                    EngineContext.conf(hadoop), cfg.exchangeTimeoutSeconds() * 1000, cfg.exchangeDtype() == PretrainConfig.ExchangeDtype.BFLOAT16);
             long first = step;
             try (MetricsLog metrics = retry("opening the metrics log", null, () -> run.metrics(first, cfg.syncEvery()));
                  TrainingEngine engine = engine(ctx, run.store(), latest, resumed)) {
@@ -330,7 +330,7 @@ public final class PretrainJob {
     }
 
     private TrainingEngine engine(EngineContext ctx, ArtifactStore run, String latest, Provenance resumed) throws IOException {
-        if (mode == Mode.SINGLE_PROCESS || cfg.engine().equals("dl4j-paramavg")) {
+        if (mode == Mode.SINGLE_PROCESS || cfg.engine() == TrainingEngine.Kind.DL4J_PARAMAVG) {
             ComputationGraph net;
             if (resumed != null) {
                 net = ProjectCheckpoint.read(run, latest, true).net();

@@ -461,7 +461,17 @@ class PretrainJobTest {
         e = assertThrows(IllegalArgumentException.class, () -> config("train.grad_clip_norm=1", "train.engine=dl4j-paramavg"));
         assertTrue(e.getMessage().contains("bit.train.grad_clip_norm"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> config("train.decay=linear"));
-        assertTrue(e.getMessage().contains("bit.train.decay = linear"), e.getMessage());
+        assertTrue(e.getMessage().contains("bit.train.decay = linear") && e.getMessage().contains("step or cosine"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> config("train.engine=ring"));
+        assertTrue(e.getMessage().contains("bit.train.engine = ring") && e.getMessage().contains("allreduce or dl4j-paramavg"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> config("train.engine=single-process"));
+        assertTrue(e.getMessage().contains("bit.train.engine = single-process"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> config("train.exchange_dtype=float16"));
+        assertTrue(e.getMessage().contains("bit.train.exchange_dtype = float16") && e.getMessage().contains("float32 or bfloat16"),
+                e.getMessage());
+        assertEquals(PretrainConfig.ExchangeDtype.BFLOAT16, config("train.exchange_dtype=bfloat16").exchangeDtype());
+        assertEquals(io.bitspark.jobs.engine.TrainingEngine.Kind.DL4J_PARAMAVG, config("train.engine=dl4j-paramavg").engine());
+        assertEquals(PretrainConfig.Decay.COSINE, config("train.decay=cosine").decay());
         e = assertThrows(IllegalArgumentException.class, () -> config("model.head_bias_init=low"));
         assertTrue(e.getMessage().contains("bit.model.head_bias_init"), e.getMessage());
         assertEquals(-10.0, config().headBiasFor(io.bitspark.model.arch.LossKind.SIGMOID_CROSS_ENTROPY));
