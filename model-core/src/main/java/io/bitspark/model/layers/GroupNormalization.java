@@ -3,7 +3,6 @@ package io.bitspark.model.layers;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 
 import org.deeplearning4j.nn.api.Layer;
@@ -76,14 +75,8 @@ public class GroupNormalization extends FeedForwardLayer {
     @Override
     public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> trainingListeners,
                              int layerIndex, INDArray layerParamsView, boolean initializeParams, DataType networkDataType) {
-        GroupNormalizationLayer ret = new GroupNormalizationLayer(conf, networkDataType);
-        ret.setListeners(trainingListeners);
-        ret.setIndex(layerIndex);
-        ret.setParamsViewArray(layerParamsView);
-        Map<String, INDArray> paramTable = initializer().init(conf, layerParamsView, initializeParams);
-        ret.setParamTable(paramTable);
-        ret.setConf(conf);
-        return ret;
+        return LayerWiring.wire(new GroupNormalizationLayer(conf, networkDataType), initializer(), conf, trainingListeners, layerIndex,
+                layerParamsView, initializeParams);
     }
 
     @Override

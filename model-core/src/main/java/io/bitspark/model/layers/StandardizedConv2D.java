@@ -1,7 +1,6 @@
 package io.bitspark.model.layers;
 
 import java.util.Collection;
-import java.util.Map;
 import java.util.Objects;
 
 import org.deeplearning4j.nn.api.Layer;
@@ -45,14 +44,8 @@ public class StandardizedConv2D extends ConvolutionLayer {
     @Override
     public Layer instantiate(NeuralNetConfiguration conf, Collection<TrainingListener> trainingListeners,
                              int layerIndex, INDArray layerParamsView, boolean initializeParams, DataType networkDataType) {
-        StandardizedConv2DLayer ret = new StandardizedConv2DLayer(conf, networkDataType);
-        ret.setListeners(trainingListeners);
-        ret.setIndex(layerIndex);
-        ret.setParamsViewArray(layerParamsView);
-        Map<String, INDArray> paramTable = initializer().init(conf, layerParamsView, initializeParams);
-        ret.setParamTable(paramTable);
-        ret.setConf(conf);
-        return ret;
+        return LayerWiring.wire(new StandardizedConv2DLayer(conf, networkDataType), initializer(), conf, trainingListeners, layerIndex,
+                layerParamsView, initializeParams);
     }
 
     @Override
