@@ -180,7 +180,14 @@ public final class TrainStepBenchmark {
         double[] fwd = time("forward", c, () -> { }, () -> net.output(false, x), () -> { });
         Breakdown forwardBreakdown = new Breakdown(Map.of("forward", sum(fwd) / c.steps()), perStep(c));
         LayerProfiler.enable(false);
-        return new Result(c, net.numParams(), train, fwd, peakRss(), Runtime.getRuntime().availableProcessors(),
+        long parameters = net.numParams();
+        long peak = peakRss();
+        // Release the network's native memory now (parameters, gradients, updater state), not when a garbage
+        // collection finds it: a later round in this process then reuses that memory instead of adding to it.
+        net.close();
+        x.close();
+        y.close();
+        return new Result(c, parameters, train, fwd, peak, Runtime.getRuntime().availableProcessors(),
                 trainBreakdown, forwardBreakdown);
     }
 
