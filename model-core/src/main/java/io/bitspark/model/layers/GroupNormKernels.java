@@ -41,6 +41,12 @@ final class GroupNormKernels {
     private static final int NHWC_CHUNK = 1 << 14;
 
     /**
+     * Channels-last float arrays run {@link GroupNormNhwcFloat}'s kernels ({@code -Dbit.groupnorm.nhwc_float=false}
+     * keeps them on the double kernels below, for comparison).
+     */
+    static final boolean FLOAT_NHWC = Boolean.parseBoolean(System.getProperty("bit.groupnorm.nhwc_float", "true"));
+
+    /**
      * y = act(gamma * (x - mean) * rstd + beta) over NCHW; fills {@code mean} and {@code rstd} per (n, g).
      */
     static void groupNormForward(Mem x, Mem y, Mem gammaMem, Mem betaMem, Shape shape, double eps,
@@ -178,6 +184,10 @@ final class GroupNormKernels {
      */
     static void groupNormForwardNhwc(Mem x, Mem y, Mem gammaMem, Mem betaMem, Shape shape,
                                      double eps, boolean relu, double[] mean, double[] rstd) {
+        if (FLOAT_NHWC && GroupNormNhwcFloat.applies(x, y)) {
+            GroupNormNhwcFloat.forward(x, y, gammaMem, betaMem, shape, eps, relu, mean, rstd);
+            return;
+        }
         int n = shape.n();
         int c = shape.c();
         int hw = shape.hw();
@@ -265,6 +275,13 @@ final class GroupNormKernels {
      */
     static void groupNormBackwardNhwc(Mem x, Mem dy, Mem gammaMem, Mem betaMem, Shape shape,
                                       boolean relu, double[] mean, double[] rstd, Mem dx, Mem dGamma, Mem dBeta) {
+        if (FLOAT_NHWC && GroupNormNhwcFloat.applies(x, dy, dx)) {
+            double[] pg = new double[shape.n() * shape.c()];
+            double[] pb = new double[shape.n() * shape.c()];
+            GroupNormNhwcFloat.backward(x, dy, gammaMem, betaMem, shape, relu, mean, rstd, dx, pg, pb);
+            sumPartials(pg, pb, shape.n(), shape.c(), dGamma, dBeta);
+            return;
+        }
         int n = shape.n();
         int c = shape.c();
         int hw = shape.hw();
