@@ -64,29 +64,36 @@ class KernelsTest {
         assertTrue(y[1].amaxNumber().doubleValue() > 0.5 && y[1].minNumber().doubleValue() == 0.0, "relu applied");
     }
 
+    /** Float arrays against double ones, for rows of a 1x1, a 3x3 and a wide 3x3 kernel. */
     @Test
     void weightStandardizationFloatMatchesDouble() {
-        int rows = 6, k = 45;
-        INDArray wd = GradientChecks.gaussian(5, rows, k).muli(2).addi(0.7);
-        INDArray gd = GradientChecks.gaussian(6, rows, k);
-        INDArray[] std = new INDArray[2];
-        INDArray[] dw = new INDArray[2];
-        for (int j = 0; j < 2; j++) {
-            DataType t = j == 0 ? DataType.FLOAT : DataType.DOUBLE;
-            INDArray w = viewAtOffset(wd.castTo(t));
-            std[j] = Nd4j.create(t, rows, k);
-            dw[j] = viewAtOffset(Nd4j.create(t, rows, k));
-            double[] rstd = new double[rows];
-            WeightStandardizationKernels.standardizeRows(NativeMemory.mem(w), NativeMemory.mem(std[j]), rows, k, 1e-10, rstd);
-            WeightStandardizationKernels.standardizeRowsBackward(NativeMemory.mem(std[j]), rstd, NativeMemory.mem(gd.castTo(t)),
-                    NativeMemory.mem(dw[j]), rows, k);
+        for (int k : new int[] {45, 1000, 4608}) {
+            int rows = 6;
+            INDArray wd = GradientChecks.gaussian(5, rows, k).muli(2).addi(0.7);
+            INDArray gd = GradientChecks.gaussian(6, rows, k);
+            INDArray[] std = new INDArray[2];
+            INDArray[] dw = new INDArray[2];
+            for (int j = 0; j < 2; j++) {
+                DataType t = j == 0 ? DataType.FLOAT : DataType.DOUBLE;
+                INDArray w = viewAtOffset(wd.castTo(DataType.FLOAT).castTo(t));
+                std[j] = Nd4j.create(t, rows, k);
+                dw[j] = viewAtOffset(Nd4j.create(t, rows, k));
+                double[] rstd = new double[rows];
+                WeightStandardizationKernels.standardizeRows(NativeMemory.mem(w), NativeMemory.mem(std[j]), rows, k, 1e-10, rstd);
+                // Backward from the float standardized weights in both, so that only the arithmetic differs.
+                WeightStandardizationKernels.standardizeRowsBackward(NativeMemory.mem(std[j].castTo(DataType.FLOAT).castTo(t)), rstd,
+                        NativeMemory.mem(gd.castTo(DataType.FLOAT).castTo(t)), NativeMemory.mem(dw[j]), rows, k);
+            }
+            assertTrue(rel(std[0], std[1]) < 1e-6, k + ": forward " + rel(std[0], std[1]));
+            assertTrue(rel(dw[0], dw[1]) < 1e-5, k + ": backward " + rel(dw[0], dw[1]));
+            // Standardized rows have mean 0 and variance 1.
+            INDArray s = std[1];
+            assertTrue(s.mean(1).amaxNumber().doubleValue() < 1e-12);
+            assertTrue(Math.abs(s.var(false, 1).getDouble(0) - 1) < 1e-9);
+            INDArray f = std[0].castTo(DataType.DOUBLE);
+            assertTrue(f.mean(1).amaxNumber().doubleValue() < 1e-6, k + ": float mean " + f.mean(1).amaxNumber());
+            assertTrue(Math.abs(f.var(false, 1).getDouble(0) - 1) < 1e-5, k + ": float variance " + f.var(false, 1).getDouble(0));
         }
-        assertTrue(rel(std[0], std[1]) < 1e-6, "forward " + rel(std[0], std[1]));
-        assertTrue(rel(dw[0], dw[1]) < 1e-5, "backward " + rel(dw[0], dw[1]));
-        // Standardized rows have mean 0 and variance 1.
-        INDArray s = std[1];
-        assertTrue(s.mean(1).amaxNumber().doubleValue() < 1e-12);
-        assertTrue(Math.abs(s.var(false, 1).getDouble(0) - 1) < 1e-9);
     }
 
     /**
