@@ -177,6 +177,30 @@ final class GroupNormKernels {
     }
 
     /**
+     * Example {@code ni}'s group means and reciprocal standard deviations from per-channel sums over {@code hw}
+     * pixels of {@code x - k} ({@code s1}) and its square ({@code s2}), {@code k} a per-channel shift: channel means
+     * and sums of squared deviations, combined per group exactly (Chan et al.). Both channels-last kernels use it.
+     */
+    static void groupStatistics(double[] k, double[] s1, double[] s2, int hw, int groups, int cg, double eps, int ni,
+                                double[] mean, double[] rstd) {
+        long m = (long) cg * hw;
+        for (int g = 0; g < groups; g++) {
+            double sumMeans = 0;
+            for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
+                sumMeans += k[ch] + s1[ch] / hw;
+            }
+            double mu = sumMeans / cg;
+            double m2 = 0;
+            for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
+                double dm = k[ch] + s1[ch] / hw - mu;
+                m2 += (s2[ch] - s1[ch] * s1[ch] / hw) + hw * dm * dm;
+            }
+            mean[ni * groups + g] = mu;
+            rstd[ni * groups + g] = 1.0 / Math.sqrt(Math.max(m2, 0.0) / m + eps);
+        }
+    }
+
+    /**
      * As {@link #groupNormForward} over NHWC: one task per example, which streams its [H*W, C] block in
      * chunks of whole pixels. Statistics in one pass: per channel, sums of {@code x - k} and its square
      * about the channel's first value {@code k} (a shift that keeps the variance free of cancellation for
@@ -193,7 +217,6 @@ final class GroupNormKernels {
         int hw = shape.hw();
         int groups = shape.groups();
         int cg = c / groups;
-        long m = (long) cg * hw;
         double[] gamma = vector(gammaMem, c);
         double[] beta = vector(betaMem, c);
         int rows = Math.max(1, NHWC_CHUNK / c);
@@ -225,25 +248,10 @@ final class GroupNormKernels {
             fold(s2R, chunk, c, s2);
             double[] scale = s.ch[3];
             double[] offset = s.ch[4];
-            for (int g = 0; g < groups; g++) {
-                // Channel means and sums of squared deviations, then the group's by Chan's combination.
-                double sumMeans = 0;
-                for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
-                    sumMeans += shift[ch] + s1[ch] / hw;
-                }
-                double mu = sumMeans / cg;
-                double m2 = 0;
-                for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
-                    double dm = shift[ch] + s1[ch] / hw - mu;
-                    m2 += (s2[ch] - s1[ch] * s1[ch] / hw) + hw * dm * dm;
-                }
-                double r = 1.0 / Math.sqrt(Math.max(m2, 0.0) / m + eps);
-                mean[ni * groups + g] = mu;
-                rstd[ni * groups + g] = r;
-                for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
-                    scale[ch] = gamma[ch] * r;
-                    offset[ch] = beta[ch] - mu * scale[ch];
-                }
+            groupStatistics(shift, s1, s2, hw, groups, cg, eps, ni, mean, rstd);
+            for (int ch = 0; ch < c; ch++) {
+                scale[ch] = gamma[ch] * rstd[ni * groups + ch / cg];
+                offset[ch] = beta[ch] - mean[ni * groups + ch / cg] * scale[ch];
             }
             double[] scaleR = s.rep[0];
             double[] offsetR = s.rep[1];

@@ -137,7 +137,6 @@ final class GroupNormNhwcFloat {
         int hw = shape.hw();
         int groups = shape.groups();
         int cg = c / groups;
-        long m = (long) cg * hw;
         double[] gamma = vector(gammaMem, c);
         double[] beta = vector(betaMem, c);
         int rows = Math.max(1, CHUNK / c);
@@ -183,24 +182,9 @@ final class GroupNormNhwcFloat {
             double[] s1 = fold(t1, chunk, c);
             double[] s2 = fold(t2, chunk, c);
             double[] scale = new double[c];
-            for (int g = 0; g < groups; g++) {
-                // Channel means and sums of squared deviations, then the group's by Chan's combination.
-                double sumMeans = 0;
-                for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
-                    sumMeans += k[ch] + s1[ch] / hw;
-                }
-                double mg = sumMeans / cg;
-                double m2 = 0;
-                for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
-                    double dm = k[ch] + s1[ch] / hw - mg;
-                    m2 += (s2[ch] - s1[ch] * s1[ch] / hw) + hw * dm * dm;
-                }
-                double r = 1.0 / Math.sqrt(Math.max(m2, 0.0) / m + eps);
-                mean[ni * groups + g] = mg;
-                rstd[ni * groups + g] = r;
-                for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
-                    scale[ch] = gamma[ch] * r;
-                }
+            GroupNormKernels.groupStatistics(k, s1, s2, hw, groups, cg, eps, ni, mean, rstd);
+            for (int ch = 0; ch < c; ch++) {
+                scale[ch] = gamma[ch] * rstd[ni * groups + ch / cg];
             }
             double[] hi = new double[c];
             double[] lo = new double[c];
