@@ -85,6 +85,23 @@ final class GroupNormNhwcFloat {
         }
     }
 
+    /**
+     * Adds {@code d} and {@code d * x} over {@code [0, len)} to the float partial sums (scratch vectors 7 and 8), and
+     * with {@code flush} moves those partials into the double totals.
+     */
+    private static void accumulate(float[] d, float[] x, Scratch s, int len, boolean flush, int chunk) {
+        float[] p1 = s.v[7];
+        float[] p2 = s.v[8];
+        for (int i = 0; i < len; i++) {
+            p1[i] += d[i];
+            p2[i] += d[i] * x[i];
+        }
+        if (flush) {
+            flush(p1, s.tot[0], chunk);
+            flush(p2, s.tot[1], chunk);
+        }
+    }
+
     /** Adds the float partials into the double totals and clears them. */
     private static void flush(float[] p, double[] tot, int len) {
         for (int i = 0; i < len; i++) {
@@ -145,8 +162,8 @@ final class GroupNormNhwcFloat {
             Scratch s = SCRATCH.get().ensure(chunk);
             float[] xs = s.v[0];
             float[] kR = s.v[1];
-            float[] p1 = s.v[2];
-            float[] p2 = s.v[3];
+            float[] p1 = s.v[7];
+            float[] p2 = s.v[8];
             double[] t1 = s.tot[0];
             double[] t2 = s.tot[1];
             long base = (long) ni * hw * c;
@@ -168,17 +185,9 @@ final class GroupNormNhwcFloat {
                 for (int i = 0; i < len; i++) {
                     xs[i] -= kR[i];
                 }
-                for (int i = 0; i < len; i++) {
-                    p1[i] += xs[i];
-                    p2[i] += xs[i] * xs[i];
-                }
-                if (++chunks % FLUSH == 0) {
-                    flush(p1, t1, chunk);
-                    flush(p2, t2, chunk);
-                }
+                accumulate(xs, xs, s, len, ++chunks % FLUSH == 0, chunk);
             }
-            flush(p1, t1, chunk);
-            flush(p2, t2, chunk);
+            accumulate(xs, xs, s, 0, true, chunk);
             double[] s1 = fold(t1, chunk, c);
             double[] s2 = fold(t2, chunk, c);
             double[] scale = new double[c];
@@ -268,17 +277,9 @@ final class GroupNormNhwcFloat {
                 if (relu) {
                     gate(ds, xs, scaleR, shiftR, g, len);
                 }
-                for (int i = 0; i < len; i++) {
-                    p1[i] += ds[i];
-                    p2[i] += ds[i] * xs[i];
-                }
-                if (++chunks % FLUSH == 0) {
-                    flush(p1, t1, chunk);
-                    flush(p2, t2, chunk);
-                }
+                accumulate(ds, xs, s, len, ++chunks % FLUSH == 0, chunk);
             }
-            flush(p1, t1, chunk);
-            flush(p2, t2, chunk);
+            accumulate(ds, xs, s, 0, true, chunk);
             double[] sd = fold(t1, chunk, c);
             double[] sdx = fold(t2, chunk, c);
             // dx = r * (gamma * d - mean(gamma * d) - xhat * mean(gamma * d * xhat)) = A d + B (x - mean) + C per channel.
