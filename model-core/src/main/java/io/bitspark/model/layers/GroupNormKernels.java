@@ -35,6 +35,16 @@ final class GroupNormKernels {
                         + " pixels, " + groups + " groups");
             }
         }
+
+        /** Channels per group. */
+        int cg() {
+            return c / groups;
+        }
+
+        /** Values per group of one example: channels per group times pixels. */
+        int groupSize() {
+            return cg() * hw;
+        }
     }
 
     /** Elements per chunk of the channels-last kernels (whole pixels of C channels): a few hundred KB. */
@@ -51,15 +61,13 @@ final class GroupNormKernels {
      */
     static void groupNormForward(Mem x, Mem y, Mem gammaMem, Mem betaMem, Shape shape, double eps,
                                  boolean relu, double[] mean, double[] rstd) {
-        int n = shape.n();
-        int c = shape.c();
         int hw = shape.hw();
         int groups = shape.groups();
-        int cg = c / groups;
-        int m = cg * hw;
-        double[] gamma = vector(gammaMem, c);
-        double[] beta = vector(betaMem, c);
-        parallelFor(n * groups, task -> {
+        int cg = shape.cg();
+        int m = shape.groupSize();
+        double[] gamma = vector(gammaMem, shape.c());
+        double[] beta = vector(betaMem, shape.c());
+        parallelFor(shape.n() * groups, task -> {
             int g = task % groups;
             long base = (long) task * m;
             Scratch s = NativeMemory.scratch().ensure(m);
@@ -100,8 +108,8 @@ final class GroupNormKernels {
         int c = shape.c();
         int hw = shape.hw();
         int groups = shape.groups();
-        int cg = c / groups;
-        int m = cg * hw;
+        int cg = shape.cg();
+        int m = shape.groupSize();
         double[] gamma = vector(gammaMem, c);
         double[] beta = vector(betaMem, c);
         double[] pg = new double[n * c];
@@ -167,13 +175,110 @@ final class GroupNormKernels {
     }
 
     /** Folds a chunk-length accumulator back to one value per channel (rows in order: deterministic). */
-    private static void fold(double[] rep, int len, int c, double[] out) {
+    static void fold(double[] rep, int len, int c, double[] out) {
         java.util.Arrays.fill(out, 0, c, 0.0);
         for (int o = 0; o < len; o += c) {
             for (int ch = 0; ch < c; ch++) {
                 out[ch] += rep[o + ch];
             }
         }
+    }
+
+    /** One chunk of an example's channels-last block: its chunk index, first element and element count. */
+    @FunctionalInterface
+    interface ChunkBody {
+        void run(int index, long start, int len);
+    }
+
+    /**
+     * How the channels-last kernels walk one example's {@code [H*W, C]} block: in chunks of {@code rows} whole pixels,
+     * {@code size} elements (the last chunk may be shorter), in order.
+     */
+    record Chunks(int c, int hw, int rows, int size) {
+        /** Chunks of about {@code target} elements, at least one pixel. */
+        static Chunks of(Shape shape, int target) {
+            int rows = Math.max(1, target / shape.c());
+            return new Chunks(shape.c(), shape.hw(), rows, rows * shape.c());
+        }
+
+        /** Example {@code ni}'s first element. */
+        long start(int ni) {
+            return (long) ni * hw * c;
+        }
+
+        /** Runs {@code body} over example {@code ni}'s chunks, first to last. */
+        void forEach(int ni, ChunkBody body) {
+            long base = start(ni);
+            int index = 0;
+            for (int p0 = 0; p0 < hw; p0 += rows) {
+                body.run(index++, base + (long) p0 * c, Math.min(rows, hw - p0) * c);
+            }
+        }
+    }
+
+    /** Per channel of example {@code ni}: its group's entry of a per-(example, group) statistic. */
+    static double[] perChannel(double[] stat, int ni, Shape shape) {
+        int cg = shape.c() / shape.groups();
+        double[] out = new double[shape.c()];
+        for (int ch = 0; ch < out.length; ch++) {
+            out[ch] = stat[ni * shape.groups() + ch / cg];
+        }
+        return out;
+    }
+
+    /** Per channel of example {@code ni}: {@code gamma * rstd}, the factor that multiplies {@code x - mean}. */
+    static double[] scale(double[] gamma, double[] rstd, int ni, Shape shape) {
+        double[] scale = perChannel(rstd, ni, shape);
+        for (int ch = 0; ch < scale.length; ch++) {
+            scale[ch] = gamma[ch] * scale[ch];
+        }
+        return scale;
+    }
+
+    /** Per channel of example {@code ni}: {@code beta - mean * scale}, so that the affine output is {@code scale * x + shift}. */
+    private static double[] shift(double[] beta, double[] mean, double[] scale, int ni, Shape shape) {
+        double[] shift = perChannel(mean, ni, shape);
+        for (int ch = 0; ch < shift.length; ch++) {
+            shift[ch] = beta[ch] - shift[ch] * scale[ch];
+        }
+        return shift;
+    }
+
+    /**
+     * Example {@code ni}'s dGamma and dBeta partials (into {@code pg}, {@code pb}) and the per-channel constants
+     * {@code {A, B, C}} of {@code dx = A d + B (x - mean) + C}, from per-channel sums of the gated gradient {@code d}
+     * ({@code sd}) and of {@code d * (x - mean)} ({@code sdc}): over each group,
+     * {@code dx = rstd * (gamma d - mean(gamma d) - xhat * mean(gamma d xhat))}. Both channels-last kernels use it.
+     */
+    static double[][] backwardConstants(double[] sd, double[] sdc, double[] gamma, double[] rstd, int ni, Shape shape,
+                                        double[] pg, double[] pb) {
+        int c = shape.c();
+        int groups = shape.groups();
+        int cg = c / groups;
+        long m = (long) cg * shape.hw();
+        double[] ca = new double[c];
+        double[] cb = new double[c];
+        double[] cc = new double[c];
+        for (int g = 0; g < groups; g++) {
+            double r = rstd[ni * groups + g];
+            double sumD = 0;
+            double sumDX = 0;
+            for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
+                double sdxhat = r * sdc[ch];
+                pg[ni * c + ch] = sdxhat;
+                pb[ni * c + ch] = sd[ch];
+                sumD += gamma[ch] * sd[ch];
+                sumDX += gamma[ch] * sdxhat;
+            }
+            double meanD = sumD / m;
+            double meanDX = sumDX / m;
+            for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
+                ca[ch] = r * gamma[ch];
+                cb[ch] = -r * r * meanDX;
+                cc[ch] = -r * meanD;
+            }
+        }
+        return new double[][] {ca, cb, cc};
     }
 
     /**
@@ -212,169 +317,119 @@ final class GroupNormKernels {
             GroupNormNhwcFloat.forward(x, y, gammaMem, betaMem, shape, eps, relu, mean, rstd);
             return;
         }
-        int n = shape.n();
         int c = shape.c();
-        int hw = shape.hw();
         int groups = shape.groups();
-        int cg = c / groups;
         double[] gamma = vector(gammaMem, c);
         double[] beta = vector(betaMem, c);
-        int rows = Math.max(1, NHWC_CHUNK / c);
-        int chunk = rows * c;
-        parallelFor(n, ni -> {
-            Scratch s = NativeMemory.scratch().ensure(chunk).channels(c).repeated(chunk);
+        Chunks chunks = Chunks.of(shape, NHWC_CHUNK);
+        int size = chunks.size();
+        parallelFor(shape.n(), ni -> {
+            Scratch s = NativeMemory.scratch().ensure(size).channels(c).repeated(size);
             double[] a = s.a;
-            double[] shift = s.ch[0];
+            double[] k = s.ch[0];
             double[] s1 = s.ch[1];
             double[] s2 = s.ch[2];
-            double[] shiftR = s.rep[0];
+            double[] kR = s.rep[0];
             double[] s1R = s.rep[1];
             double[] s2R = s.rep[2];
-            long base = (long) ni * hw * c;
-            load(x, base, shift, c, s.f);
-            repeat(shift, c, shiftR, chunk);
-            java.util.Arrays.fill(s1R, 0, chunk, 0.0);
-            java.util.Arrays.fill(s2R, 0, chunk, 0.0);
-            for (int p0 = 0; p0 < hw; p0 += rows) {
-                int len = Math.min(rows, hw - p0) * c;
-                load(x, base + (long) p0 * c, a, len, s.f);
+            load(x, chunks.start(ni), k, c, s.f);
+            repeat(k, c, kR, size);
+            java.util.Arrays.fill(s1R, 0, size, 0.0);
+            java.util.Arrays.fill(s2R, 0, size, 0.0);
+            chunks.forEach(ni, (index, start, len) -> {
+                load(x, start, a, len, s.f);
                 for (int i = 0; i < len; i++) {
-                    double d = a[i] - shiftR[i];
+                    double d = a[i] - kR[i];
                     s1R[i] += d;
                     s2R[i] += d * d;
                 }
-            }
-            fold(s1R, chunk, c, s1);
-            fold(s2R, chunk, c, s2);
-            double[] scale = s.ch[3];
-            double[] offset = s.ch[4];
-            groupStatistics(shift, s1, s2, hw, groups, cg, eps, ni, mean, rstd);
-            for (int ch = 0; ch < c; ch++) {
-                scale[ch] = gamma[ch] * rstd[ni * groups + ch / cg];
-                offset[ch] = beta[ch] - mean[ni * groups + ch / cg] * scale[ch];
-            }
+            });
+            fold(s1R, size, c, s1);
+            fold(s2R, size, c, s2);
+            groupStatistics(k, s1, s2, shape.hw(), groups, c / groups, eps, ni, mean, rstd);
+            double[] scale = scale(gamma, rstd, ni, shape);
             double[] scaleR = s.rep[0];
-            double[] offsetR = s.rep[1];
-            repeat(scale, c, scaleR, chunk);
-            repeat(offset, c, offsetR, chunk);
-            for (int p0 = 0; p0 < hw; p0 += rows) {
-                int len = Math.min(rows, hw - p0) * c;
-                long start = base + (long) p0 * c;
+            double[] shiftR = s.rep[1];
+            repeat(scale, c, scaleR, size);
+            repeat(shift(beta, mean, scale, ni, shape), c, shiftR, size);
+            double lower = relu ? 0.0 : Double.NEGATIVE_INFINITY;
+            chunks.forEach(ni, (index, start, len) -> {
                 load(x, start, a, len, s.f);
-                if (relu) {
-                    for (int i = 0; i < len; i++) {
-                        a[i] = Math.max(a[i] * scaleR[i] + offsetR[i], 0.0);
-                    }
-                } else {
-                    for (int i = 0; i < len; i++) {
-                        a[i] = a[i] * scaleR[i] + offsetR[i];
-                    }
+                for (int i = 0; i < len; i++) {
+                    a[i] = Math.max(a[i] * scaleR[i] + shiftR[i], lower);
                 }
                 store(a, len, y, start, s.f);
-            }
+            });
         });
     }
 
     /**
      * As {@link #groupNormBackward} over NHWC: one task per example, two streaming passes. With
      * {@code v = scale * x + shift} the forward pre-activation and {@code d} the gated gradient, pass one
-     * sums {@code d} and {@code d * x} per channel ({@code sum(d * xhat) = rstd * (sum(d * x) - mean * sum(d))});
+     * sums {@code d} and {@code d * x} per channel ({@code sum(d * (x - mean)) = sum(d * x) - mean * sum(d)});
      * pass two writes {@code dx = A * d + B * x + C} with per-channel constants folded from the group sums.
      */
     static void groupNormBackwardNhwc(Mem x, Mem dy, Mem gammaMem, Mem betaMem, Shape shape,
                                       boolean relu, double[] mean, double[] rstd, Mem dx, Mem dGamma, Mem dBeta) {
-        if (FLOAT_NHWC && GroupNormNhwcFloat.applies(x, dy, dx)) {
-            double[] pg = new double[shape.n() * shape.c()];
-            double[] pb = new double[shape.n() * shape.c()];
-            GroupNormNhwcFloat.backward(x, dy, gammaMem, betaMem, shape, relu, mean, rstd, dx, pg, pb);
-            sumPartials(pg, pb, shape.n(), shape.c(), dGamma, dBeta);
-            return;
-        }
         int n = shape.n();
         int c = shape.c();
-        int hw = shape.hw();
-        int groups = shape.groups();
-        int cg = c / groups;
-        long m = (long) cg * hw;
-        double[] gamma = vector(gammaMem, c);
-        double[] beta = vector(betaMem, c);
         double[] pg = new double[n * c];
         double[] pb = new double[n * c];
-        int rows = Math.max(1, NHWC_CHUNK / c);
-        int chunk = rows * c;
+        if (FLOAT_NHWC && GroupNormNhwcFloat.applies(x, dy, dx)) {
+            GroupNormNhwcFloat.backward(x, dy, gammaMem, betaMem, shape, relu, mean, rstd, dx, pg, pb);
+            sumPartials(pg, pb, n, c, dGamma, dBeta);
+            return;
+        }
+        double[] gamma = vector(gammaMem, c);
+        double[] beta = vector(betaMem, c);
+        Chunks chunks = Chunks.of(shape, NHWC_CHUNK);
+        int size = chunks.size();
         parallelFor(n, ni -> {
-            Scratch s = NativeMemory.scratch().ensure(chunk).channels(c).repeated(chunk);
+            Scratch s = NativeMemory.scratch().ensure(size).channels(c).repeated(size);
             double[] a = s.a;
             double[] b = s.b;
-            double[] scale = s.ch[0];
-            double[] shift = s.ch[1];
-            for (int ch = 0; ch < c; ch++) {
-                double mu = mean[ni * groups + ch / cg];
-                double r = rstd[ni * groups + ch / cg];
-                scale[ch] = gamma[ch] * r;
-                shift[ch] = beta[ch] - mu * scale[ch];
-            }
+            double[] scale = scale(gamma, rstd, ni, shape);
             double[] scaleR = s.rep[0];
             double[] shiftR = s.rep[1];
             double[] sdR = s.rep[2];
             double[] sdxR = s.rep[3];
-            repeat(scale, c, scaleR, chunk);
-            repeat(shift, c, shiftR, chunk);
-            java.util.Arrays.fill(sdR, 0, chunk, 0.0);
-            java.util.Arrays.fill(sdxR, 0, chunk, 0.0);
-            long base = (long) ni * hw * c;
-            for (int p0 = 0; p0 < hw; p0 += rows) {
-                int len = Math.min(rows, hw - p0) * c;
-                long start = base + (long) p0 * c;
+            repeat(scale, c, scaleR, size);
+            repeat(shift(beta, mean, scale, ni, shape), c, shiftR, size);
+            java.util.Arrays.fill(sdR, 0, size, 0.0);
+            java.util.Arrays.fill(sdxR, 0, size, 0.0);
+            chunks.forEach(ni, (index, start, len) -> {
                 loadGated(x, dy, start, len, s, relu, scaleR, shiftR);
                 for (int i = 0; i < len; i++) {
                     sdR[i] += b[i];
                     sdxR[i] += b[i] * a[i];
                 }
-            }
+            });
             double[] sd = s.ch[2];
-            double[] sdx = s.ch[3];
-            fold(sdR, chunk, c, sd);
-            fold(sdxR, chunk, c, sdx);
-            double[] ca = s.ch[4];
-            double[] cb = s.ch[5];
-            double[] cc = new double[c];
-            for (int g = 0; g < groups; g++) {
-                double mu = mean[ni * groups + g];
-                double r = rstd[ni * groups + g];
-                double sumD = 0;
-                double sumDX = 0;
-                for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
-                    double sdxhat = r * (sdx[ch] - mu * sd[ch]);
-                    pg[ni * c + ch] = sdxhat;
-                    pb[ni * c + ch] = sd[ch];
-                    sumD += gamma[ch] * sd[ch];
-                    sumDX += gamma[ch] * sdxhat;
-                }
-                double meanD = sumD / m;
-                double meanDX = sumDX / m;
-                // dx = r * (d * gamma - meanD - (x - mu) * r * meanDX) = A d + B x + C
-                for (int ch = g * cg; ch < (g + 1) * cg; ch++) {
-                    ca[ch] = r * gamma[ch];
-                    cb[ch] = -r * r * meanDX;
-                    cc[ch] = -r * meanD + r * r * meanDX * mu;
-                }
+            double[] sdc = s.ch[3];
+            fold(sdR, size, c, sd);
+            fold(sdxR, size, c, sdc);
+            double[] mu = perChannel(mean, ni, shape);
+            for (int ch = 0; ch < c; ch++) {
+                sdc[ch] = sdc[ch] - mu[ch] * sd[ch];
+            }
+            double[][] abc = backwardConstants(sd, sdc, gamma, rstd, ni, shape, pg, pb);
+            for (int ch = 0; ch < c; ch++) {
+                // A d + B (x - mean) + C = A d + B x + (C - B mean)
+                abc[2][ch] -= abc[1][ch] * mu[ch];
             }
             double[] aR = s.rep[2];
             double[] bR = s.rep[3];
             double[] cR = s.rep[4];
-            repeat(ca, c, aR, chunk);
-            repeat(cb, c, bR, chunk);
-            repeat(cc, c, cR, chunk);
-            for (int p0 = 0; p0 < hw; p0 += rows) {
-                int len = Math.min(rows, hw - p0) * c;
-                long start = base + (long) p0 * c;
+            repeat(abc[0], c, aR, size);
+            repeat(abc[1], c, bR, size);
+            repeat(abc[2], c, cR, size);
+            chunks.forEach(ni, (index, start, len) -> {
                 loadGated(x, dy, start, len, s, relu, scaleR, shiftR);
                 for (int i = 0; i < len; i++) {
                     b[i] = aR[i] * b[i] + bR[i] * a[i] + cR[i];
                 }
                 store(b, len, dx, start, s.f);
-            }
+            });
         });
         sumPartials(pg, pb, n, c, dGamma, dBeta);
     }

@@ -27,12 +27,22 @@ final class GroupNormNhwcFloat {
     /** Floats per chunk: whole pixels, about 8 KB per scratch array. */
     private static final int CHUNK = 1 << 11;
 
+    /** Scratch slots: a chunk of x, of the gradient, of the ReLU gate, the forward shift k, partial sums. */
+    private static final int X = 0, D = 1, GATE = 2, K = 3, P1 = 4, P2 = 5;
+    /** Scratch slots: per-channel constants repeated over a chunk. */
+    private static final int HI = 6, LO = 7, SCALE = 8, SHIFT = 9, A = 10, B = 11, C = 12;
+
     /** Per-thread scratch: chunk-length float vectors and double totals, grown on demand and kept. */
     private static final class Scratch {
-        float[][] v = new float[12][0];
+        float[][] v = new float[13][0];
         double[][] tot = new double[2][0];
+        GroupNormKernels.Chunks chunks;
+        int size;
 
-        Scratch ensure(int chunk) {
+        Scratch ensure(GroupNormKernels.Chunks chunks) {
+            this.chunks = chunks;
+            size = chunks.size();
+            int chunk = size;
             if (v[0].length < chunk) {
                 for (int i = 0; i < v.length; i++) {
                     v[i] = new float[chunk];
@@ -43,9 +53,112 @@ final class GroupNormNhwcFloat {
             }
             return this;
         }
+
+        /** Clears the float partial sums and the double totals. */
+        void clearSums() {
+            java.util.Arrays.fill(v[P1], 0, size, 0f);
+            java.util.Arrays.fill(v[P2], 0, size, 0f);
+            java.util.Arrays.fill(tot[0], 0, size, 0.0);
+            java.util.Arrays.fill(tot[1], 0, size, 0.0);
+        }
+
+        /**
+         * Adds {@code d} and {@code d * x} over {@code [0, len)} to the float partial sums, and every {@value #FLUSH}th
+         * chunk moves those partials into the double totals.
+         */
+        void accumulate(float[] d, float[] x, int len, int chunkIndex) {
+            float[] p1 = v[P1];
+            float[] p2 = v[P2];
+            for (int i = 0; i < len; i++) {
+                p1[i] += d[i];
+                p2[i] += d[i] * x[i];
+            }
+            if ((chunkIndex + 1) % FLUSH == 0) {
+                flushPartials();
+            }
+        }
+
+        private void flushPartials() {
+            flush(v[P1], tot[0], size);
+            flush(v[P2], tot[1], size);
+        }
+
+        /** The per-channel totals of {@code d} and {@code d * x} over all chunks: {@code {sum d, sum d x}}. */
+        double[][] sums(int c) {
+            flushPartials();
+            double[] s1 = new double[c];
+            double[] s2 = new double[c];
+            GroupNormKernels.fold(tot[0], size, c, s1);
+            GroupNormKernels.fold(tot[1], size, c, s2);
+            return new double[][] {s1, s2};
+        }
+
+        /**
+         * Repeats the per-channel constants of example {@code ni} over a chunk: the group mean as a float and its
+         * rounding error ({@code HI}, {@code LO}), {@code gamma * rstd} ({@code SCALE}) and beta ({@code SHIFT}).
+         */
+        void constants(double[] mean, int ni, GroupNormKernels.Shape shape, double[] scale, double[] beta) {
+            int c = shape.c();
+            double[] mg = GroupNormKernels.perChannel(mean, ni, shape);
+            double[] lo = new double[c];
+            for (int ch = 0; ch < c; ch++) {
+                lo[ch] = mg[ch] - (float) mg[ch];
+            }
+            repeat(mg, c, v[HI], size);
+            repeat(lo, c, v[LO], size);
+            repeat(scale, c, v[SCALE], size);
+            repeat(beta, c, v[SHIFT], size);
+        }
+
+        /** Reads {@code x - mean} over a chunk into {@code X}. */
+        void readCentred(Mem x, long start, int len) {
+            float[] xs = v[X];
+            float[] hi = v[HI];
+            float[] lo = v[LO];
+            read(x, start, xs, len);
+            for (int i = 0; i < len; i++) {
+                xs[i] = (xs[i] - hi[i]) - lo[i];
+            }
+        }
+
+        /**
+         * Reads {@code x - mean} into {@code X} and the gradient into {@code D}; with ReLU, {@code D} gated by the sign
+         * of the forward pre-activation {@code scale * (x - mean) + beta}.
+         */
+        void readGated(Mem x, Mem dy, long start, int len, boolean relu) {
+            readCentred(x, start, len);
+            float[] d = v[D];
+            read(dy, start, d, len);
+            if (relu) {
+                float[] xs = v[X];
+                float[] g = v[GATE];
+                float[] scale = v[SCALE];
+                float[] shift = v[SHIFT];
+                for (int i = 0; i < len; i++) {
+                    g[i] = step(scale[i] * xs[i] + shift[i]);
+                }
+                for (int i = 0; i < len; i++) {
+                    d[i] *= g[i];
+                }
+            }
+        }
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** One example's share of a kernel: its index, this thread's scratch (sized to the chunks), gamma and beta. */
+    @FunctionalInterface
+    private interface PerExample {
+        void run(int ni, Scratch s, double[] gamma, double[] beta);
+    }
+
+    /** Runs {@code body} for every example, one task each, with gamma and beta read once as doubles. */
+    private static void perExample(GroupNormKernels.Shape shape, Mem gammaMem, Mem betaMem, PerExample body) {
+        double[] gamma = vector(gammaMem, shape.c());
+        double[] beta = vector(betaMem, shape.c());
+        GroupNormKernels.Chunks chunks = GroupNormKernels.Chunks.of(shape, CHUNK);
+        parallelFor(shape.n(), ni -> body.run(ni, SCRATCH.get().ensure(chunks), gamma, beta));
+    }
 
     /** True when every array is float. */
     static boolean applies(Mem... arrays) {
@@ -85,23 +198,6 @@ final class GroupNormNhwcFloat {
         }
     }
 
-    /**
-     * Adds {@code d} and {@code d * x} over {@code [0, len)} to the float partial sums (scratch vectors 7 and 8), and
-     * with {@code flush} moves those partials into the double totals.
-     */
-    private static void accumulate(float[] d, float[] x, Scratch s, int len, boolean flush, int chunk) {
-        float[] p1 = s.v[7];
-        float[] p2 = s.v[8];
-        for (int i = 0; i < len; i++) {
-            p1[i] += d[i];
-            p2[i] += d[i] * x[i];
-        }
-        if (flush) {
-            flush(p1, s.tot[0], chunk);
-            flush(p2, s.tot[1], chunk);
-        }
-    }
-
     /** Adds the float partials into the double totals and clears them. */
     private static void flush(float[] p, double[] tot, int len) {
         for (int i = 0; i < len; i++) {
@@ -110,118 +206,43 @@ final class GroupNormNhwcFloat {
         java.util.Arrays.fill(p, 0, len, 0f);
     }
 
-    /** Per-channel sums of chunk-length totals ({@code len} a multiple of {@code c}). */
-    private static double[] fold(double[] tot, int len, int c) {
-        double[] out = new double[c];
-        for (int at = 0; at < len; at += c) {
-            for (int ch = 0; ch < c; ch++) {
-                out[ch] += tot[at + ch];
-            }
-        }
-        return out;
-    }
-
-    /** {@code x - mean} in place, the mean as its float and that float's rounding error. */
-    private static void centre(float[] x, float[] hi, float[] lo, int len) {
-        for (int i = 0; i < len; i++) {
-            x[i] = (x[i] - hi[i]) - lo[i];
-        }
-    }
-
-    /** {@code d *= step(scale * xc + shift)}: the gradient gated by the forward pre-activation's sign. */
-    private static void gate(float[] d, float[] xc, float[] scale, float[] shift, float[] g, int len) {
-        for (int i = 0; i < len; i++) {
-            g[i] = step(scale[i] * xc[i] + shift[i]);
-        }
-        for (int i = 0; i < len; i++) {
-            d[i] *= g[i];
-        }
-    }
-
-    /** Per-group mean and its float parts per channel, for the channels of example {@code ni}. */
-    private static void means(double[] mean, int ni, int groups, int cg, int c, double[] hi, double[] lo) {
-        for (int ch = 0; ch < c; ch++) {
-            double mg = mean[ni * groups + ch / cg];
-            hi[ch] = (float) mg;
-            lo[ch] = mg - (float) mg;
-        }
-    }
-
     /** {@link GroupNormKernels#groupNormForwardNhwc} for float arrays. */
     static void forward(Mem x, Mem y, Mem gammaMem, Mem betaMem, GroupNormKernels.Shape shape, double eps, boolean relu,
                         double[] mean, double[] rstd) {
         int c = shape.c();
-        int hw = shape.hw();
-        int groups = shape.groups();
-        int cg = c / groups;
-        double[] gamma = vector(gammaMem, c);
-        double[] beta = vector(betaMem, c);
-        int rows = Math.max(1, CHUNK / c);
-        int chunk = rows * c;
-        parallelFor(shape.n(), ni -> {
-            Scratch s = SCRATCH.get().ensure(chunk);
-            float[] xs = s.v[0];
-            float[] kR = s.v[1];
-            float[] p1 = s.v[7];
-            float[] p2 = s.v[8];
-            double[] t1 = s.tot[0];
-            double[] t2 = s.tot[1];
-            long base = (long) ni * hw * c;
+        perExample(shape, gammaMem, betaMem, (ni, s, gamma, beta) -> {
+            GroupNormKernels.Chunks chunks = s.chunks;
+            float[] xs = s.v[X];
+            float[] kR = s.v[K];
             // Sums of x - k and its square per channel, k the channel's first value (no cancellation for a large mean).
             double[] k = new double[c];
-            read(x, base, xs, c);
+            read(x, chunks.start(ni), xs, c);
             for (int ch = 0; ch < c; ch++) {
                 k[ch] = xs[ch];
             }
-            repeat(k, c, kR, chunk);
-            java.util.Arrays.fill(p1, 0, chunk, 0f);
-            java.util.Arrays.fill(p2, 0, chunk, 0f);
-            java.util.Arrays.fill(t1, 0, chunk, 0.0);
-            java.util.Arrays.fill(t2, 0, chunk, 0.0);
-            int chunks = 0;
-            for (int p0 = 0; p0 < hw; p0 += rows) {
-                int len = Math.min(rows, hw - p0) * c;
-                read(x, base + (long) p0 * c, xs, len);
+            repeat(k, c, kR, chunks.size());
+            s.clearSums();
+            chunks.forEach(ni, (index, start, len) -> {
+                read(x, start, xs, len);
                 for (int i = 0; i < len; i++) {
                     xs[i] -= kR[i];
                 }
-                accumulate(xs, xs, s, len, ++chunks % FLUSH == 0, chunk);
-            }
-            accumulate(xs, xs, s, 0, true, chunk);
-            double[] s1 = fold(t1, chunk, c);
-            double[] s2 = fold(t2, chunk, c);
-            double[] scale = new double[c];
-            GroupNormKernels.groupStatistics(k, s1, s2, hw, groups, cg, eps, ni, mean, rstd);
-            for (int ch = 0; ch < c; ch++) {
-                scale[ch] = gamma[ch] * rstd[ni * groups + ch / cg];
-            }
-            double[] hi = new double[c];
-            double[] lo = new double[c];
-            means(mean, ni, groups, cg, c, hi, lo);
-            float[] hiR = s.v[1];
-            float[] loR = s.v[2];
-            float[] scaleR = s.v[3];
-            float[] shiftR = s.v[4];
-            repeat(hi, c, hiR, chunk);
-            repeat(lo, c, loR, chunk);
-            repeat(scale, c, scaleR, chunk);
-            repeat(beta, c, shiftR, chunk);
-            for (int p0 = 0; p0 < hw; p0 += rows) {
-                int len = Math.min(rows, hw - p0) * c;
-                long start = base + (long) p0 * c;
-                read(x, start, xs, len);
-                centre(xs, hiR, loR, len);
-                if (relu) {
-                    for (int i = 0; i < len; i++) {
-                        xs[i] = Math.max(scaleR[i] * xs[i] + shiftR[i], 0f);
-                    }
-                } else {
-                    for (int i = 0; i < len; i++) {
-                        xs[i] = scaleR[i] * xs[i] + shiftR[i];
-                    }
+                s.accumulate(xs, xs, len, index);
+            });
+            double[][] sums = s.sums(c);
+            GroupNormKernels.groupStatistics(k, sums[0], sums[1], shape.hw(), shape.groups(), c / shape.groups(), eps, ni,
+                    mean, rstd);
+            s.constants(mean, ni, shape, GroupNormKernels.scale(gamma, rstd, ni, shape), beta);
+            float[] scaleR = s.v[SCALE];
+            float[] shiftR = s.v[SHIFT];
+            float lower = relu ? 0f : Float.NEGATIVE_INFINITY;
+            chunks.forEach(ni, (index, start, len) -> {
+                s.readCentred(x, start, len);
+                for (int i = 0; i < len; i++) {
+                    xs[i] = Math.max(scaleR[i] * xs[i] + shiftR[i], lower);
                 }
                 write(xs, len, y, start);
-            }
+            });
         });
     }
 
@@ -229,102 +250,33 @@ final class GroupNormNhwcFloat {
     static void backward(Mem x, Mem dy, Mem gammaMem, Mem betaMem, GroupNormKernels.Shape shape, boolean relu,
                          double[] mean, double[] rstd, Mem dx, double[] pg, double[] pb) {
         int c = shape.c();
-        int hw = shape.hw();
-        int groups = shape.groups();
-        int cg = c / groups;
-        long m = (long) cg * hw;
-        double[] gamma = vector(gammaMem, c);
-        double[] beta = vector(betaMem, c);
-        int rows = Math.max(1, CHUNK / c);
-        int chunk = rows * c;
-        parallelFor(shape.n(), ni -> {
-            Scratch s = SCRATCH.get().ensure(chunk);
-            float[] xs = s.v[0];
-            float[] ds = s.v[1];
-            float[] g = s.v[2];
-            float[] hiR = s.v[3];
-            float[] loR = s.v[4];
-            float[] scaleR = s.v[5];
-            float[] shiftR = s.v[6];
-            float[] p1 = s.v[7];
-            float[] p2 = s.v[8];
-            double[] t1 = s.tot[0];
-            double[] t2 = s.tot[1];
-            double[] hi = new double[c];
-            double[] lo = new double[c];
-            means(mean, ni, groups, cg, c, hi, lo);
-            double[] scale = new double[c];
-            for (int ch = 0; ch < c; ch++) {
-                scale[ch] = gamma[ch] * rstd[ni * groups + ch / cg];
-            }
-            repeat(hi, c, hiR, chunk);
-            repeat(lo, c, loR, chunk);
-            repeat(scale, c, scaleR, chunk);
-            repeat(beta, c, shiftR, chunk);
-            java.util.Arrays.fill(p1, 0, chunk, 0f);
-            java.util.Arrays.fill(p2, 0, chunk, 0f);
-            java.util.Arrays.fill(t1, 0, chunk, 0.0);
-            java.util.Arrays.fill(t2, 0, chunk, 0.0);
-            long base = (long) ni * hw * c;
+        perExample(shape, gammaMem, betaMem, (ni, s, gamma, beta) -> {
+            GroupNormKernels.Chunks chunks = s.chunks;
+            float[] xs = s.v[X];
+            float[] ds = s.v[D];
+            s.constants(mean, ni, shape, GroupNormKernels.scale(gamma, rstd, ni, shape), beta);
+            s.clearSums();
             // Pass one: per channel, the sums of the gated gradient d and of d * (x - mean).
-            int chunks = 0;
-            for (int p0 = 0; p0 < hw; p0 += rows) {
-                int len = Math.min(rows, hw - p0) * c;
-                long start = base + (long) p0 * c;
-                read(x, start, xs, len);
-                read(dy, start, ds, len);
-                centre(xs, hiR, loR, len);
-                if (relu) {
-                    gate(ds, xs, scaleR, shiftR, g, len);
-                }
-                accumulate(ds, xs, s, len, ++chunks % FLUSH == 0, chunk);
-            }
-            accumulate(ds, xs, s, 0, true, chunk);
-            double[] sd = fold(t1, chunk, c);
-            double[] sdx = fold(t2, chunk, c);
-            // dx = r * (gamma * d - mean(gamma * d) - xhat * mean(gamma * d * xhat)) = A d + B (x - mean) + C per channel.
-            double[] ca = new double[c];
-            double[] cb = new double[c];
-            double[] cc = new double[c];
-            for (int gi = 0; gi < groups; gi++) {
-                double r = rstd[ni * groups + gi];
-                double sumD = 0;
-                double sumDX = 0;
-                for (int ch = gi * cg; ch < (gi + 1) * cg; ch++) {
-                    double sdxhat = r * sdx[ch];
-                    pg[ni * c + ch] = sdxhat;
-                    pb[ni * c + ch] = sd[ch];
-                    sumD += gamma[ch] * sd[ch];
-                    sumDX += gamma[ch] * sdxhat;
-                }
-                double meanD = sumD / m;
-                double meanDX = sumDX / m;
-                for (int ch = gi * cg; ch < (gi + 1) * cg; ch++) {
-                    ca[ch] = r * gamma[ch];
-                    cb[ch] = -r * r * meanDX;
-                    cc[ch] = -r * meanD;
-                }
-            }
-            float[] aR = s.v[7];
-            float[] bR = s.v[8];
-            float[] cR = s.v[9];
-            repeat(ca, c, aR, chunk);
-            repeat(cb, c, bR, chunk);
-            repeat(cc, c, cR, chunk);
-            for (int p0 = 0; p0 < hw; p0 += rows) {
-                int len = Math.min(rows, hw - p0) * c;
-                long start = base + (long) p0 * c;
-                read(x, start, xs, len);
-                read(dy, start, ds, len);
-                centre(xs, hiR, loR, len);
-                if (relu) {
-                    gate(ds, xs, scaleR, shiftR, g, len);
-                }
+            chunks.forEach(ni, (index, start, len) -> {
+                s.readGated(x, dy, start, len, relu);
+                s.accumulate(ds, xs, len, index);
+            });
+            double[][] sums = s.sums(c);
+            double[][] abc = GroupNormKernels.backwardConstants(sums[0], sums[1], gamma, rstd, ni, shape, pg, pb);
+            float[] aR = s.v[A];
+            float[] bR = s.v[B];
+            float[] cR = s.v[C];
+            repeat(abc[0], c, aR, chunks.size());
+            repeat(abc[1], c, bR, chunks.size());
+            repeat(abc[2], c, cR, chunks.size());
+            // Pass two: dx = A d + B (x - mean) + C.
+            chunks.forEach(ni, (index, start, len) -> {
+                s.readGated(x, dy, start, len, relu);
                 for (int i = 0; i < len; i++) {
                     ds[i] = aR[i] * ds[i] + bR[i] * xs[i] + cR[i];
                 }
                 write(ds, len, dx, start);
-            }
+            });
         });
     }
 }

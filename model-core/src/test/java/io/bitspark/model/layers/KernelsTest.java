@@ -26,6 +26,39 @@ class KernelsTest {
         return diff / Math.max(1e-12, d.amaxNumber().doubleValue());
     }
 
+    /** Outputs of one GroupNorm forward and backward call. */
+    record GroupNormRun(INDArray y, INDArray dx, INDArray dGamma, INDArray dBeta, double[] mean, double[] rstd) {
+        /** Runs forward then backward over NCHW ({@code nhwc} false) or NHWC arrays into fresh outputs. */
+        static GroupNormRun of(boolean nhwc, INDArray x, INDArray dy, INDArray gamma, INDArray beta,
+                               GroupNormKernels.Shape shape, boolean relu) {
+            DataType t = x.dataType();
+            GroupNormRun r = new GroupNormRun(Nd4j.create(t, x.shape()), Nd4j.create(t, x.shape()),
+                    viewAtOffset(Nd4j.create(t, shape.c())), viewAtOffset(Nd4j.create(t, shape.c())),
+                    new double[shape.n() * shape.groups()], new double[shape.n() * shape.groups()]);
+            NativeMemory.Mem xm = NativeMemory.mem(x);
+            NativeMemory.Mem gm = NativeMemory.mem(gamma);
+            NativeMemory.Mem bm = NativeMemory.mem(beta);
+            if (nhwc) {
+                GroupNormKernels.groupNormForwardNhwc(xm, NativeMemory.mem(r.y), gm, bm, shape, 1e-5, relu, r.mean, r.rstd);
+                GroupNormKernels.groupNormBackwardNhwc(xm, NativeMemory.mem(dy), gm, bm, shape, relu, r.mean, r.rstd,
+                        NativeMemory.mem(r.dx), NativeMemory.mem(r.dGamma), NativeMemory.mem(r.dBeta));
+            } else {
+                GroupNormKernels.groupNormForward(xm, NativeMemory.mem(r.y), gm, bm, shape, 1e-5, relu, r.mean, r.rstd);
+                GroupNormKernels.groupNormBackward(xm, NativeMemory.mem(dy), gm, bm, shape, relu, r.mean, r.rstd,
+                        NativeMemory.mem(r.dx), NativeMemory.mem(r.dGamma), NativeMemory.mem(r.dBeta));
+            }
+            return r;
+        }
+
+        /** Asserts this (float) run within float tolerances of {@code d} (double), naming {@code what} on failure. */
+        void assertCloseTo(GroupNormRun d, String what) {
+            assertTrue(rel(y, d.y) < 1e-6, what + " forward " + rel(y, d.y));
+            assertTrue(rel(dx, d.dx) < 1e-5, what + " dx " + rel(dx, d.dx));
+            assertTrue(rel(dGamma, d.dGamma) < 1e-5, what + " dgamma " + rel(dGamma, d.dGamma));
+            assertTrue(rel(dBeta, d.dBeta) < 1e-5, what + " dbeta " + rel(dBeta, d.dBeta));
+        }
+    }
+
     @Test
     void groupNormFloatMatchesDouble() {
         int n = 3, c = 12, hw = 35, g = 4;
@@ -33,35 +66,15 @@ class KernelsTest {
         INDArray dyd = GradientChecks.gaussian(2, n, c, 5, 7);
         INDArray gammaD = GradientChecks.gaussian(3, c).muli(0.5).addi(1);
         INDArray betaD = GradientChecks.gaussian(4, c).muli(0.3);
-        double[][] out = new double[2][];
-        INDArray[] y = new INDArray[2];
-        INDArray[] dx = new INDArray[2];
-        INDArray[] dGamma = new INDArray[2];
-        INDArray[] dBeta = new INDArray[2];
+        GroupNormRun[] run = new GroupNormRun[2];
         for (int k = 0; k < 2; k++) {
             DataType t = k == 0 ? DataType.FLOAT : DataType.DOUBLE;
-            INDArray x = viewAtOffset(xd.castTo(t));
-            INDArray dy = dyd.castTo(t);
-            INDArray gamma = viewAtOffset(gammaD.castTo(t));
-            INDArray beta = viewAtOffset(betaD.castTo(t));
-            y[k] = Nd4j.create(t, x.shape());
-            dx[k] = Nd4j.create(t, x.shape());
-            dGamma[k] = viewAtOffset(Nd4j.create(t, c));
-            dBeta[k] = viewAtOffset(Nd4j.create(t, c));
-            double[] mean = new double[n * g];
-            double[] rstd = new double[n * g];
-            GroupNormKernels.groupNormForward(NativeMemory.mem(x), NativeMemory.mem(y[k]), NativeMemory.mem(gamma),
-                    NativeMemory.mem(beta), new GroupNormKernels.Shape(n, c, hw, g), 1e-5, true, mean, rstd);
-            GroupNormKernels.groupNormBackward(NativeMemory.mem(x), NativeMemory.mem(dy), NativeMemory.mem(gamma),
-                    NativeMemory.mem(beta), new GroupNormKernels.Shape(n, c, hw, g), true, mean, rstd, NativeMemory.mem(dx[k]),
-                    NativeMemory.mem(dGamma[k]), NativeMemory.mem(dBeta[k]));
-            out[k] = mean;
+            run[k] = GroupNormRun.of(false, viewAtOffset(xd.castTo(t)), dyd.castTo(t), viewAtOffset(gammaD.castTo(t)),
+                    viewAtOffset(betaD.castTo(t)), new GroupNormKernels.Shape(n, c, hw, g), true);
         }
-        assertTrue(rel(y[0], y[1]) < 1e-6, "forward " + rel(y[0], y[1]));
-        assertTrue(rel(dx[0], dx[1]) < 1e-5, "dx " + rel(dx[0], dx[1]));
-        assertTrue(rel(dGamma[0], dGamma[1]) < 1e-5, "dgamma " + rel(dGamma[0], dGamma[1]));
-        assertTrue(rel(dBeta[0], dBeta[1]) < 1e-5, "dbeta " + rel(dBeta[0], dBeta[1]));
-        assertTrue(y[1].amaxNumber().doubleValue() > 0.5 && y[1].minNumber().doubleValue() == 0.0, "relu applied");
+        run[0].assertCloseTo(run[1], "NCHW");
+        INDArray y = run[1].y();
+        assertTrue(y.amaxNumber().doubleValue() > 0.5 && y.minNumber().doubleValue() == 0.0, "relu applied");
     }
 
     /** Float arrays against double ones, for rows of a 1x1, a 3x3 and a wide 3x3 kernel. */
@@ -135,28 +148,13 @@ class KernelsTest {
                 INDArray beta = GradientChecks.gaussian(34, c).muli(0.3).castTo(t);
                 INDArray xl = x.permute(0, 2, 3, 1).dup('c');
                 INDArray dyl = dy.permute(0, 2, 3, 1).dup('c');
-                INDArray y = x.ulike();
-                INDArray yl = xl.ulike();
-                INDArray dx = x.ulike();
-                INDArray dxl = xl.ulike();
-                INDArray dGamma = gamma.ulike();
-                INDArray dBeta = gamma.ulike();
-                INDArray dGammaL = gamma.ulike();
-                INDArray dBetaL = gamma.ulike();
-                double[] mean = new double[n * g];
-                double[] rstd = new double[n * g];
-                double[] meanL = new double[n * g];
-                double[] rstdL = new double[n * g];
-                GroupNormKernels.groupNormForward(NativeMemory.mem(x), NativeMemory.mem(y), NativeMemory.mem(gamma),
-                        NativeMemory.mem(beta), new GroupNormKernels.Shape(n, c, hw, g), 1e-5, true, mean, rstd);
-                GroupNormKernels.groupNormBackward(NativeMemory.mem(x), NativeMemory.mem(dy), NativeMemory.mem(gamma),
-                        NativeMemory.mem(beta), new GroupNormKernels.Shape(n, c, hw, g), true, mean, rstd, NativeMemory.mem(dx),
-                        NativeMemory.mem(dGamma), NativeMemory.mem(dBeta));
-                GroupNormKernels.groupNormForwardNhwc(NativeMemory.mem(xl), NativeMemory.mem(yl), NativeMemory.mem(gamma),
-                        NativeMemory.mem(beta), new GroupNormKernels.Shape(n, c, hw, g), 1e-5, true, meanL, rstdL);
-                GroupNormKernels.groupNormBackwardNhwc(NativeMemory.mem(xl), NativeMemory.mem(dyl), NativeMemory.mem(gamma),
-                        NativeMemory.mem(beta), new GroupNormKernels.Shape(n, c, hw, g), true, meanL, rstdL, NativeMemory.mem(dxl),
-                        NativeMemory.mem(dGammaL), NativeMemory.mem(dBetaL));
+                GroupNormKernels.Shape shape = new GroupNormKernels.Shape(n, c, hw, g);
+                GroupNormRun first = GroupNormRun.of(false, x, dy, gamma, beta, shape, true);
+                GroupNormRun last = GroupNormRun.of(true, xl, dyl, gamma, beta, shape, true);
+                double[] mean = first.mean();
+                double[] rstd = first.rstd();
+                double[] meanL = last.mean();
+                double[] rstdL = last.rstd();
                 double tol = t == DataType.FLOAT ? 1e-5 : 1e-10;
                 String what = t + " offset " + offset;
                 // Channels-last float arrays compute per element in float (GroupNormNhwcFloat): their statistics agree
@@ -168,12 +166,14 @@ class KernelsTest {
                     assertTrue(Math.abs(mean[i] - meanL[i]) <= meanTol, what + " mean " + i + ": " + mean[i] + " vs " + meanL[i]);
                     assertTrue(Math.abs(rstd[i] - rstdL[i]) <= rstdTol * rstd[i], what + " rstd " + i + ": " + rstd[i] + " vs " + rstdL[i]);
                 }
-                INDArray ylBack = yl.permute(0, 3, 1, 2);
-                INDArray dxlBack = dxl.permute(0, 3, 1, 2);
-                assertTrue(rel(ylBack.castTo(t), y.castTo(DataType.DOUBLE)) < tol, what + " forward " + rel(ylBack, y.castTo(DataType.DOUBLE)));
-                assertTrue(rel(dxlBack.castTo(t), dx.castTo(DataType.DOUBLE)) < tol, what + " dx " + rel(dxlBack, dx.castTo(DataType.DOUBLE)));
-                assertTrue(rel(dGammaL, dGamma.castTo(DataType.DOUBLE)) < tol, what + " dgamma");
-                assertTrue(rel(dBetaL, dBeta.castTo(DataType.DOUBLE)) < tol, what + " dbeta");
+                INDArray ylBack = last.y().permute(0, 3, 1, 2);
+                INDArray dxlBack = last.dx().permute(0, 3, 1, 2);
+                INDArray y = first.y().castTo(DataType.DOUBLE);
+                INDArray dx = first.dx().castTo(DataType.DOUBLE);
+                assertTrue(rel(ylBack.castTo(t), y) < tol, what + " forward " + rel(ylBack, y));
+                assertTrue(rel(dxlBack.castTo(t), dx) < tol, what + " dx " + rel(dxlBack, dx));
+                assertTrue(rel(last.dGamma(), first.dGamma().castTo(DataType.DOUBLE)) < tol, what + " dgamma");
+                assertTrue(rel(last.dBeta(), first.dBeta().castTo(DataType.DOUBLE)) < tol, what + " dbeta");
             }
         }
     }
@@ -189,33 +189,16 @@ class KernelsTest {
             for (boolean relu : new boolean[] {true, false}) {
                 int n = sh[0], c = sh[1], hw = sh[2], g = sh[3];
                 GroupNormKernels.Shape shape = new GroupNormKernels.Shape(n, c, hw, g);
-                INDArray[] y = new INDArray[2];
-                INDArray[] dx = new INDArray[2];
-                INDArray[] dGamma = new INDArray[2];
-                INDArray[] dBeta = new INDArray[2];
+                GroupNormRun[] run = new GroupNormRun[2];
                 for (int k = 0; k < 2; k++) {
                     DataType t = k == 0 ? DataType.FLOAT : DataType.DOUBLE;
                     INDArray x = GradientChecks.gaussian(41, n, hw, c).muli(3).addi(0.5).castTo(DataType.FLOAT).castTo(t);
                     INDArray dy = GradientChecks.gaussian(42, n, hw, c).castTo(DataType.FLOAT).castTo(t);
                     INDArray gamma = GradientChecks.gaussian(43, c).muli(0.5).addi(1).castTo(DataType.FLOAT).castTo(t);
                     INDArray beta = GradientChecks.gaussian(44, c).muli(0.3).castTo(DataType.FLOAT).castTo(t);
-                    y[k] = x.ulike();
-                    dx[k] = x.ulike();
-                    dGamma[k] = gamma.ulike();
-                    dBeta[k] = gamma.ulike();
-                    double[] mean = new double[n * g];
-                    double[] rstd = new double[n * g];
-                    GroupNormKernels.groupNormForwardNhwc(NativeMemory.mem(x), NativeMemory.mem(y[k]), NativeMemory.mem(gamma),
-                            NativeMemory.mem(beta), shape, 1e-5, relu, mean, rstd);
-                    GroupNormKernels.groupNormBackwardNhwc(NativeMemory.mem(x), NativeMemory.mem(dy), NativeMemory.mem(gamma),
-                            NativeMemory.mem(beta), shape, relu, mean, rstd, NativeMemory.mem(dx[k]), NativeMemory.mem(dGamma[k]),
-                            NativeMemory.mem(dBeta[k]));
+                    run[k] = GroupNormRun.of(true, x, dy, gamma, beta, shape, relu);
                 }
-                String what = c + " channels, " + hw + " pixels, relu " + relu;
-                assertTrue(rel(y[0].castTo(DataType.DOUBLE), y[1]) < 1e-6, what + " forward " + rel(y[0].castTo(DataType.DOUBLE), y[1]));
-                assertTrue(rel(dx[0].castTo(DataType.DOUBLE), dx[1]) < 1e-5, what + " dx " + rel(dx[0].castTo(DataType.DOUBLE), dx[1]));
-                assertTrue(rel(dGamma[0].castTo(DataType.DOUBLE), dGamma[1]) < 1e-5, what + " dgamma");
-                assertTrue(rel(dBeta[0].castTo(DataType.DOUBLE), dBeta[1]) < 1e-5, what + " dbeta");
+                run[0].assertCloseTo(run[1], c + " channels, " + hw + " pixels, relu " + relu);
             }
         }
     }
