@@ -22,6 +22,7 @@ import org.slf4j.LoggerFactory;
 import io.bitspark.model.arch.ModelOptions;
 import io.bitspark.model.arch.ResNetV2Builder;
 import io.bitspark.model.arch.ResNetV2Spec;
+import io.bitspark.model.layers.FrozenKernels;
 import io.bitspark.model.layers.LayerProfiler;
 import io.bitspark.model.layers.StandardizedKernels;
 import io.bitspark.model.runtime.NativeEnvironment;
@@ -37,20 +38,20 @@ public final class TrainStepBenchmark {
 
     private static final Logger LOG = LoggerFactory.getLogger(TrainStepBenchmark.class);
 
-    /** What to measure. */
     /**
      * What to measure. Warm-up runs at least {@code warmup} steps and at least {@code warmupSeconds}, so the
      * JIT has compiled the kernels of small, fast models too; {@code layout} null: the one
      * {@link ModelOptions#layoutFor} picks for the spec; {@code kernels}: where the standardized kernels live
-     * between forward and backprop.
+     * between forward and backprop; {@code frozenInference}: the forward-only passes run inside a {@link FrozenKernels}
+     * scope, as prediction, evaluation and feature extraction run them (false: every pass standardizes every kernel).
      */
     public record Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed,
-                         CNN2DFormat layout, double warmupSeconds, StandardizedKernels kernels) {
+                         CNN2DFormat layout, double warmupSeconds, StandardizedKernels kernels, boolean frozenInference) {
         public static final double DEFAULT_WARMUP_SECONDS = 5.0;
 
         public Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed,
                       CNN2DFormat layout, double warmupSeconds) {
-            this(spec, resolution, batch, warmup, steps, seed, layout, warmupSeconds, StandardizedKernels.AUTO);
+            this(spec, resolution, batch, warmup, steps, seed, layout, warmupSeconds, StandardizedKernels.AUTO, true);
         }
 
         public Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed) {
@@ -177,8 +178,11 @@ public final class TrainStepBenchmark {
                 "forward", phases.forwardNanos / 1e9 / c.steps(),
                 "backward", phases.backwardNanos / 1e9 / c.steps(),
                 "update", phases.updateNanos / 1e9 / c.steps()), perStep(c));
-        double[] fwd = time("forward", c, () -> { }, () -> net.output(false, x), () -> { });
-        Breakdown forwardBreakdown = new Breakdown(Map.of("forward", sum(fwd) / c.steps()), perStep(c));
+        double[] fwd;
+        try (FrozenKernels frozen = c.frozenInference() ? FrozenKernels.of(net) : null) {
+            fwd = time("forward", c, () -> { }, () -> net.output(false, x), () -> { });
+        }
+        Breakdown forwardBreakdown = new Breakdown(Map.of("forward", java.util.Arrays.stream(fwd).sum() / c.steps()), perStep(c));
         LayerProfiler.enable(false);
         long parameters = net.numParams();
         long peak = peakRss();
@@ -195,14 +199,6 @@ public final class TrainStepBenchmark {
         Map<LayerProfiler.Kind, Double> m = new EnumMap<>(LayerProfiler.Kind.class);
         LayerProfiler.seconds().forEach((k, v) -> m.put(k, v / c.steps()));
         return m;
-    }
-
-    private static double sum(double[] v) {
-        double s = 0;
-        for (double d : v) {
-            s += d;
-        }
-        return s;
     }
 
     /** Runs warm-up steps untimed, then resets the layer profiler and times each step. */

@@ -35,6 +35,9 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
     private transient INDArray standardizedFrom;
     private transient INDArray standardizedGrad;
     private transient boolean recompute;
+    /** Inside a {@link FrozenKernels} scope: inference passes reuse the kept standardized kernel. */
+    private transient boolean frozen;
+    private transient boolean frozenStandardized;
 
     /**
      * Backprop of pointwise channels-last convolutions as matrix products ({@link #pointwiseBackward}); the system
@@ -63,6 +66,17 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         return recompute;
     }
 
+    /**
+     * Enters or leaves a {@link FrozenKernels} scope: while frozen, the weights do not change, so inference passes
+     * standardize the kernel once (in the first pass) and reuse it. A layer that recomputes into a scratch kernel has no
+     * copy of its own to reuse and standardizes every pass as before.
+     */
+    void setFrozen(boolean frozen) {
+        this.frozen = frozen;
+        this.frozenStandardized = false;
+        standardizedFrom = null;
+    }
+
     @Override
     public Type type() {
         return Type.CONVOLUTIONAL;
@@ -79,7 +93,17 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         INDArray x = checkedInput();
         INDArray w = getParamWithNoise(ConvolutionParamInitializer.WEIGHT_KEY, training, workspaceMgr);
         long t = LayerProfiler.start();
-        INDArray wHat = standardize(w);
+        INDArray wHat;
+        if (frozen && training) {
+            throw new IllegalStateException("a training pass in " + layerId() + " while its kernels are frozen for "
+                    + "inference: close the FrozenKernels scope before training");
+        }
+        if (frozen && frozenStandardized) {
+            wHat = standardized;
+        } else {
+            wHat = standardize(w);
+            frozenStandardized = frozen && !recompute;
+        }
         t = LayerProfiler.record(LayerProfiler.Kind.WS_FORWARD, t);
         int[] out = outputSize(x);
         long[] shape = channelsLast() ? new long[] {x.size(0), out[0], out[1], w.size(0)}

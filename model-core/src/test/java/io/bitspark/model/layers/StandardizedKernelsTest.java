@@ -14,13 +14,17 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
+import io.bitspark.model.arch.BitLayerNames;
 import io.bitspark.model.arch.ModelOptions;
 import io.bitspark.model.arch.ResNetV2Builder;
 import io.bitspark.model.arch.ResNetV2Presets;
 import io.bitspark.model.train.SgdMomentum;
 import io.bitspark.model.train.SgdStep;
 
-/** Recomputing standardized kernels in backprop changes memory and time, never a bit of the result. */
+/**
+ * Recomputing standardized kernels in backprop changes memory and time, never a bit of the result; so does reusing
+ * them across the inference passes of a {@link FrozenKernels} scope, which standardizes each kernel once.
+ */
 class StandardizedKernelsTest {
 
     private static ComputationGraph net(CNN2DFormat layout) {
@@ -61,5 +65,55 @@ class StandardizedKernelsTest {
         assertEquals(StandardizedKernels.RECOMPUTE, StandardizedKernels.parse(" Recompute "));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> StandardizedKernels.parse("never"));
         assertTrue(e.getMessage().contains("'never'"), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = CNN2DFormat.class)
+    void frozenInferenceGivesBitwiseTheSameOutputsAndStandardizesOnce(CNN2DFormat layout) {
+        ComputationGraph n = net(layout);
+        INDArray x = GradientChecks.gaussian(2, 3, 3, 16, 16).castTo(DataType.FLOAT);
+        INDArray outside = n.output(x)[0];
+        INDArray kernel = n.getLayer(BitLayerNames.conv(BitLayerNames.unit(0, 0), 'b')).getParam("W");
+        INDArray original = kernel.dup();
+        try (FrozenKernels frozen = FrozenKernels.of(n)) {
+            assertEquals(outside, n.output(x)[0], "first pass in the scope");
+            assertEquals(outside, n.output(x)[0], "second pass, reusing the standardized kernels");
+            // Breaking the scope's promise shows that the kernels are not standardized again: the output stays.
+            kernel.muli(-1.5).addi(0.01);
+            assertEquals(outside, n.output(x)[0], "a pass after the weights changed inside the scope");
+        }
+        INDArray after = n.output(x)[0];
+        assertTrue(after.sub(outside).amaxNumber().doubleValue() > 1e-6, "closing the scope standardizes the new weights");
+        kernel.assign(original);
+        assertEquals(outside, n.output(x)[0], "the original weights again");
+    }
+
+    @Test
+    void trainingInsideAFrozenScopeFailsAndWorksAfterIt() {
+        ComputationGraph n = net(CNN2DFormat.NHWC);
+        INDArray x = GradientChecks.gaussian(1, 4, 3, 16, 16).castTo(DataType.FLOAT);
+        INDArray y = GradientChecks.oneHot(2, 4, 5).castTo(DataType.FLOAT);
+        SgdStep step = SgdStep.of(n);
+        try (FrozenKernels frozen = FrozenKernels.of(n)) {
+            n.output(x);
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> step.step(new DataSet(x, y), 0, 0, 0));
+            assertTrue(e.getMessage().contains("frozen"), e.getMessage());
+        }
+        INDArray before = n.output(x)[0];
+        step.step(new DataSet(x, y), 0, 0, 0);
+        assertTrue(n.output(x)[0].sub(before).amaxNumber().doubleValue() > 1e-6, "the step after the scope trained");
+    }
+
+    @Test
+    void recomputingLayersStandardizeEveryPassInAFrozenScope() {
+        ComputationGraph n = net(CNN2DFormat.NHWC);
+        StandardizedKernels.RECOMPUTE.applyTo(n);
+        INDArray x = GradientChecks.gaussian(2, 3, 3, 16, 16).castTo(DataType.FLOAT);
+        INDArray kernel = n.getLayer(BitLayerNames.conv(BitLayerNames.unit(0, 0), 'b')).getParam("W");
+        try (FrozenKernels frozen = FrozenKernels.of(n)) {
+            INDArray first = n.output(x)[0];
+            kernel.muli(-1.5).addi(0.01);
+            assertTrue(n.output(x)[0].sub(first).amaxNumber().doubleValue() > 1e-6, "no kept copy to reuse");
+        }
     }
 }

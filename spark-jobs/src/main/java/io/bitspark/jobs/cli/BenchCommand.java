@@ -85,6 +85,11 @@ public final class BenchCommand implements Callable<Integer> {
                     + "scratch kernel (recompute); auto keeps up to 1 GiB of kernels (default: ${DEFAULT-VALUE}).")
     String standardizedKernels;
 
+    @Option(names = "--inference-kernels", defaultValue = "frozen", paramLabel = "frozen|per-pass",
+            description = "Forward-only passes standardize each kernel once and reuse it, as prediction and evaluation do "
+                    + "(frozen), or standardize every kernel in every pass (per-pass) (default: ${DEFAULT-VALUE}).")
+    String inferenceKernels;
+
     @Option(names = "--layout", split = ",", paramLabel = "NHWC|NCHW",
             description = "Activation layout inside the network (default: chosen per preset, NHWC for BiT widths); "
                     + "several, comma-separated, are alternated within each round.")
@@ -146,7 +151,7 @@ public final class BenchCommand implements Callable<Integer> {
             for (CNN2DFormat l : layouts) {
                 TrainStepBenchmark.Result r = TrainStepBenchmark.run(
                         new TrainStepBenchmark.Config(s, resolution, batch, warmup, steps, seed, l, warmupSeconds,
-                                io.bitspark.model.layers.StandardizedKernels.parse(standardizedKernels)));
+                                io.bitspark.model.layers.StandardizedKernels.parse(standardizedKernels), frozenInference()));
                 String name = (l != null ? l : ModelOptions.layoutFor(s)).name();
                 print(out, s, r, name);
                 results.put(name, r);
@@ -179,6 +184,15 @@ public final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    private boolean frozenInference() {
+        return switch (inferenceKernels) {
+            case "frozen" -> true;
+            case "per-pass" -> false;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--inference-kernels must be frozen or per-pass, got '" + inferenceKernels + "'");
+        };
+    }
+
     private static double median(List<double[]> rows, int column) {
         return io.bitspark.model.stats.Stats.median(rows.stream().mapToDouble(r -> r[column]).toArray());
     }
@@ -190,7 +204,8 @@ public final class BenchCommand implements Callable<Integer> {
                 Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend", "?"), r.threads(), seed,
                 NativeEnvironment.describe());
         out.printf(Locale.ROOT, "train step:   %.3f s median -> %.2f images/s%n", r.medianTrainSeconds(), r.trainImagesPerSecond());
-        out.printf(Locale.ROOT, "forward only: %.3f s median -> %.2f images/s%n", r.medianForwardSeconds(), r.forwardImagesPerSecond());
+        out.printf(Locale.ROOT, "forward only: %.3f s median -> %.2f images/s (kernels %s)%n", r.medianForwardSeconds(),
+                r.forwardImagesPerSecond(), r.config().frozenInference() ? "standardized once, frozen" : "standardized every pass");
         TrainStepBenchmark.Breakdown t = r.train();
         Map<LayerProfiler.Kind, Double> tl = t.layers();
         out.printf(Locale.ROOT, "train step breakdown, mean s/step: forward %.3f (conv %.3f, WS %.3f, GN %.3f, other %.3f)"

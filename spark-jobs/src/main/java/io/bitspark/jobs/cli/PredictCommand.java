@@ -21,6 +21,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 import io.bitspark.jobs.io.ModelLoader;
 import io.bitspark.jobs.io.Stores;
 import io.bitspark.model.arch.BitOutputs;
+import io.bitspark.model.layers.FrozenKernels;
 import io.bitspark.model.arch.LossKind;
 import io.bitspark.model.checkpoint.ArtifactStore;
 import io.bitspark.data.image.ImageTensors;
@@ -90,10 +91,12 @@ public final class PredictCommand implements Callable<Integer> {
 
     private INDArray logits(ModelLoader.Loaded m, INDArray x) {
         List<INDArray> parts = new ArrayList<>();
-        for (long i = 0; i < x.size(0); i += batchSize) {
-            INDArray b = x.get(NDArrayIndex.interval(i, Math.min(x.size(0), i + batchSize)), NDArrayIndex.all(),
-                    NDArrayIndex.all(), NDArrayIndex.all()).dup('c');
-            parts.add(BitOutputs.logits(m.net(), b));
+        try (FrozenKernels frozen = FrozenKernels.of(m.net())) {
+            for (long i = 0; i < x.size(0); i += batchSize) {
+                INDArray b = x.get(NDArrayIndex.interval(i, Math.min(x.size(0), i + batchSize)), NDArrayIndex.all(),
+                        NDArrayIndex.all(), NDArrayIndex.all()).dup('c');
+                parts.add(BitOutputs.logits(m.net(), b));
+            }
         }
         return Nd4j.concat(0, parts.toArray(new INDArray[0]));
     }

@@ -20,6 +20,7 @@ import io.bitspark.data.image.Augment;
 import io.bitspark.data.shards.BatchRef;
 import io.bitspark.data.shards.PreparedDataset;
 import io.bitspark.model.arch.BitOutputs;
+import io.bitspark.model.layers.FrozenKernels;
 import io.bitspark.model.train.RidgeProbe;
 
 /**
@@ -126,6 +127,12 @@ public final class FewShotEvaluator implements Serializable {
 
     /** Features of batches {@code worker, worker + workers, ...} of all tasks and splits. */
     public List<Part> part(ComputationGraph net, int worker, int workers) throws IOException {
+        try (FrozenKernels frozen = FrozenKernels.of(net)) {
+            return features(net, worker, workers);
+        }
+    }
+
+    private List<Part> features(ComputationGraph net, int worker, int workers) throws IOException {
         List<Part> out = new ArrayList<>();
         int index = 0;
         for (int t = 0; t < tasks.size(); t++) {

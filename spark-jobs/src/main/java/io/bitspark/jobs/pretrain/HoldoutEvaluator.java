@@ -12,6 +12,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 import io.bitspark.data.shards.BatchRef;
 import io.bitspark.model.arch.BitOutputs;
+import io.bitspark.model.layers.FrozenKernels;
 import io.bitspark.model.arch.LossKind;
 import io.bitspark.model.train.Metrics;
 
@@ -50,6 +51,12 @@ public final class HoldoutEvaluator implements Serializable {
 
     /** Evaluates batches {@code worker, worker + workers, ...} of the holdout selection. */
     public Part part(ComputationGraph net, int worker, int workers) throws IOException {
+        try (FrozenKernels frozen = FrozenKernels.of(net)) {
+            return scores(net, worker, workers);
+        }
+    }
+
+    private Part scores(ComputationGraph net, int worker, int workers) throws IOException {
         long n = 0;
         long top1 = 0;
         long top5 = 0;

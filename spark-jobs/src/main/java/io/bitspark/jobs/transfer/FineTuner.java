@@ -20,6 +20,7 @@ import io.bitspark.data.shards.BatchDecoder;
 import io.bitspark.data.shards.ShardReader;
 import io.bitspark.jobs.pretrain.ShardBatchLoader;
 import io.bitspark.model.arch.BitOutputs;
+import io.bitspark.model.layers.FrozenKernels;
 import io.bitspark.model.arch.LossKind;
 import io.bitspark.model.arch.ModelOptions;
 import io.bitspark.model.arch.ResNetV2Builder;
@@ -144,14 +145,16 @@ public final class FineTuner {
         Augment.Config c = Augment.Config.bit(resolution);
         float[][] out = new float[d.size()][];
         int batch = 64;
-        for (int from = 0; from < d.size(); from += batch) {
-            int first = from;
-            BatchDecoder.Batch b = BatchDecoder.decode(d.rows().subList(from, Math.min(d.size(), from + batch)), resolution, d.classes(),
-                    (e, x, offset) -> Augment.eval(e.jpeg(), c, x, offset), j -> "example " + (first + j));
-            INDArray in = ShardBatchLoader.features(b);
-            INDArray o = preLogits ? BitOutputs.preLogits(net, in) : BitOutputs.logits(net, in);
-            for (int i = 0; i < b.size(); i++) {
-                out[from + i] = o.getRow(i).toFloatVector();
+        try (FrozenKernels frozen = FrozenKernels.of(net)) {
+            for (int from = 0; from < d.size(); from += batch) {
+                int first = from;
+                BatchDecoder.Batch b = BatchDecoder.decode(d.rows().subList(from, Math.min(d.size(), from + batch)), resolution,
+                        d.classes(), (e, x, offset) -> Augment.eval(e.jpeg(), c, x, offset), j -> "example " + (first + j));
+                INDArray in = ShardBatchLoader.features(b);
+                INDArray o = preLogits ? BitOutputs.preLogits(net, in) : BitOutputs.logits(net, in);
+                for (int i = 0; i < b.size(); i++) {
+                    out[from + i] = o.getRow(i).toFloatVector();
+                }
             }
         }
         return out;
