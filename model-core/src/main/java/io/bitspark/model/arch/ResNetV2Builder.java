@@ -73,7 +73,9 @@ public final class ResNetV2Builder {
             g.addLayer(CHANNELS_LAST, new ChannelsLast.Builder().build(), INPUT);
             first = CHANNELS_LAST;
         }
-        g.addLayer(ROOT_CONV, stdConv(spec, stem.kernel(), stem.stride(), stem.padding(), spec.baseWidth()), first);
+        // Nothing reads the gradient of the images: the root convolution computes its kernel gradient alone.
+        g.addLayer(ROOT_CONV, stdConvBuilder(spec, stem.kernel(), stem.stride(), stem.padding(), spec.baseWidth())
+                .inputGradient(false).build(), first);
         String prev = ROOT_CONV;
         if (stem.poolPadding() > 0) {
             int p = stem.poolPadding();
@@ -138,7 +140,11 @@ public final class ResNetV2Builder {
     }
 
     private static StandardizedConv2D stdConv(ResNetV2Spec spec, int kernel, int stride, int padding, int nOut) {
-        return new StandardizedConv2D.Builder(kernel, stride, padding).wsEpsilon(spec.wsEpsilon()).nOut(nOut).build();
+        return stdConvBuilder(spec, kernel, stride, padding, nOut).build();
+    }
+
+    private static StandardizedConv2D.Builder stdConvBuilder(ResNetV2Spec spec, int kernel, int stride, int padding, int nOut) {
+        return new StandardizedConv2D.Builder(kernel, stride, padding).wsEpsilon(spec.wsEpsilon()).nOut(nOut);
     }
 
     private static GroupNormalization groupNorm(ResNetV2Spec spec) {

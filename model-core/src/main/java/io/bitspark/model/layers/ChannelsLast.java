@@ -16,7 +16,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Turns NCHW images into NHWC activations (one copy), so a network can take the usual NCHW input while its
- * layers run channels-last, which oneDNN's convolutions prefer (no layout reorders on every call).
+ * layers run channels-last, which oneDNN's convolutions prefer (no layout reorders on every call). It sits at the
+ * network's input: backprop computes no gradient with respect to the images (see {@link ChannelsLastLayer}).
  */
 public class ChannelsLast extends NoParamLayer {
 

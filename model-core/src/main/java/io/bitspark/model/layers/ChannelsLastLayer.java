@@ -46,7 +46,9 @@ public class ChannelsLastLayer extends AbstractLayer<ChannelsLast> {
     @Override
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
         assertInputSet(true);
-        INDArray dx = workspaceMgr.dup(ArrayType.ACTIVATION_GRAD, epsilon.permute(0, 3, 1, 2), 'c');
+        // This layer's input is the network's images, whose gradient a ComputationGraph never hands out: the graph only
+        // needs an epsilon for the input vertex, which discards it. A placeholder of undefined values, not a transpose.
+        INDArray dx = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, epsilon.dataType(), input.shape(), 'c');
         return new Pair<>(new DefaultGradient(), dx);
     }
 

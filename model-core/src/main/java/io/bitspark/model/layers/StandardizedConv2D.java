@@ -22,6 +22,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public class StandardizedConv2D extends ConvolutionLayer {
 
     private double wsEpsilon = 1e-10;
+    /** False for the network's first convolution: backprop computes no gradient with respect to the images. */
+    private boolean inputGradient = true;
 
     /** For JSON deserialization. */
     public StandardizedConv2D() {
@@ -31,6 +33,7 @@ public class StandardizedConv2D extends ConvolutionLayer {
     protected StandardizedConv2D(Builder builder) {
         super(builder);
         this.wsEpsilon = builder.wsEpsilon;
+        this.inputGradient = builder.inputGradient;
     }
 
     public double getWsEpsilon() {
@@ -39,6 +42,14 @@ public class StandardizedConv2D extends ConvolutionLayer {
 
     public void setWsEpsilon(double wsEpsilon) {
         this.wsEpsilon = wsEpsilon;
+    }
+
+    public boolean isInputGradient() {
+        return inputGradient;
+    }
+
+    public void setInputGradient(boolean inputGradient) {
+        this.inputGradient = inputGradient;
     }
 
     @Override
@@ -56,17 +67,18 @@ public class StandardizedConv2D extends ConvolutionLayer {
     @Override
     public boolean equals(Object o) {
         return o instanceof StandardizedConv2D other && super.equals(o)
-                && Double.compare(wsEpsilon, other.wsEpsilon) == 0;
+                && Double.compare(wsEpsilon, other.wsEpsilon) == 0 && inputGradient == other.inputGradient;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(super.hashCode(), wsEpsilon);
+        return Objects.hash(super.hashCode(), wsEpsilon, inputGradient);
     }
 
     /** Builder: kernel, stride and symmetric padding; no bias. */
     public static class Builder extends ConvolutionLayer.BaseConvBuilder<Builder> {
         private double wsEpsilon = 1e-10;
+        private boolean inputGradient = true;
 
         public Builder(int kernel, int stride, int padding) {
             super(new int[] {kernel, kernel}, new int[] {stride, stride}, new int[] {padding, padding});
@@ -80,6 +92,15 @@ public class StandardizedConv2D extends ConvolutionLayer {
                 throw new IllegalArgumentException("wsEpsilon must be positive, got " + eps);
             }
             this.wsEpsilon = eps;
+            return this;
+        }
+
+        /**
+         * False for a network's first convolution, whose input gradient nothing reads (the images): backprop computes the
+         * kernel gradient alone and hands back an epsilon of undefined values.
+         */
+        public Builder inputGradient(boolean inputGradient) {
+            this.inputGradient = inputGradient;
             return this;
         }
 

@@ -46,6 +46,24 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
      */
     static final boolean POINTWISE_GEMM = !"onednn".equals(System.getProperty("bit.conv.pointwise_backward", "gemm"));
 
+    /**
+     * Backprop of 3x3 stride-1 channels-last convolutions whose output has at most this many pixels (the last stage: 7x7
+     * at 224 px, 4x4 at 128) as matrix products ({@link ConvGemmBackward#backward}). There oneDNN takes a Winograd kernel
+     * gradient whose per-call scratch grows with in x out channels (117 MB for R50x1, 0.99 GB for R50x3) and that costs
+     * more than both products (R50x1 at 224 px, batch 8, per layer: 53-63 ms against 21-28 ms). At 14x14 and 8x8 (the
+     * third stage) oneDNN's kernels are as fast or 10-20% faster and their scratch a ninth of that, so they keep
+     * {@code conv2d_bp}. The system property {@code bit.conv.small_backward=onednn} sends all through {@code conv2d_bp}.
+     */
+    static final int SMALL_OUTPUT_PIXELS = 49;
+    /**
+     * The first convolution's kernel gradient alone by im2col products, channels-last (R50x1's 7x7/2 root, batch 8, in
+     * the network: 6 ms against 13-16 ms at 128 px, 13-19 ms against 43-50 ms at 224). Channels-first (the narrow test
+     * specs) keeps {@code conv2d_bp}, whose kernels are as fast as the im2col there. {@code bit.conv.root_backward=onednn}
+     * runs {@code conv2d_bp} and discards its input gradient (for benchmarks side by side).
+     */
+    static final boolean ROOT_GEMM = !"onednn".equals(System.getProperty("bit.conv.root_backward", "gemm"));
+    static final boolean SMALL_GEMM = !"onednn".equals(System.getProperty("bit.conv.small_backward", "gemm"));
+
     /** One scratch kernel per thread and data type (float, double), grown to the largest kernel it served. */
     private static final ThreadLocal<INDArray[]> SCRATCH = ThreadLocal.withInitial(() -> new INDArray[2]);
 
@@ -127,6 +145,9 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         long t = LayerProfiler.start();
         INDArray wHat = standardizedFrom == w && standardized != null ? standardized : standardize(w);
         t = LayerProfiler.record(LayerProfiler.Kind.WS_BACKWARD, t);
+        // The network's first convolution: nothing reads the gradient of the images, so only the kernel gradient is
+        // computed; DL4J's graph still hands an epsilon to the vertex before (a placeholder, never read).
+        boolean inputGradient = layerConf().isInputGradient();
         INDArray dx = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, x.shape(), 'c');
         // The gradient with respect to the standardized kernel goes straight into this layer's gradient view, which
         // the WS backward pass then turns into the gradient with respect to the raw kernel in place, row by row.
@@ -134,8 +155,12 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         boolean inPlace = Arrays.equals(gradView.shape(), w.shape()) && gradView.dataType() == w.dataType()
                 && NativeMemory.direct(gradView);
         INDArray dwHat = inPlace ? gradView : kernelGradientBuffer(w);
-        if (POINTWISE_GEMM && pointwiseChannelsLast()) {
+        if (!inputGradient && ROOT_GEMM && channelsLast()) {
+            ConvGemmBackward.kernelGradient(x, epsilon, dwHat, shape(x, w), workspaceMgr);
+        } else if (POINTWISE_GEMM && pointwiseChannelsLast()) {
             pointwiseBackward(x, wHat, epsilon, dx, dwHat);
+        } else if (SMALL_GEMM && smallChannelsLast(x)) {
+            ConvGemmBackward.backward(x, wHat, epsilon, dx, dwHat, shape(x, w), workspaceMgr);
         } else {
             Nd4j.exec(convOp("conv2d_bp").addInputs(x, wHat, epsilon).addOutputs(dx, dwHat).build());
         }
@@ -151,6 +176,28 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         g.setGradientFor(ConvolutionParamInitializer.WEIGHT_KEY, gradView, 'c');
         weightNoiseParams.clear();
         return new Pair<>(g, backpropDropOutIfPresent(dx));
+    }
+
+    /** A 3x3 stride-1 convolution over channels-last activations whose output has at most {@link #SMALL_OUTPUT_PIXELS}. */
+    private boolean smallChannelsLast(INDArray x) {
+        StandardizedConv2D c = layerConf();
+        if (!channelsLast() || c.getKernelSize()[0] != 3 || c.getKernelSize()[1] != 3 || c.getStride()[0] != 1
+                || c.getStride()[1] != 1 || c.getDilation()[0] != 1 || c.getDilation()[1] != 1
+                || c.getPadding()[0] != c.getPadding()[1]) {
+            return false;
+        }
+        int[] out = outputSize(x);
+        return (long) out[0] * out[1] <= SMALL_OUTPUT_PIXELS;
+    }
+
+    private ConvGemmBackward.Shape shape(INDArray x, INDArray w) {
+        StandardizedConv2D c = layerConf();
+        if (c.getKernelSize()[0] != c.getKernelSize()[1] || c.getStride()[0] != c.getStride()[1]
+                || c.getPadding()[0] != c.getPadding()[1] || c.getDilation()[0] != 1 || c.getDilation()[1] != 1) {
+            throw new IllegalStateException(layerId() + ": the im2col backprop takes square kernels, strides and padding "
+                    + "without dilation");
+        }
+        return ConvGemmBackward.Shape.of(x, w, c.getStride()[0], c.getPadding()[0], channelsLast());
     }
 
     /** A 1x1 convolution with stride 1 and no padding over channels-last activations: a matrix product per pass. */
