@@ -38,6 +38,7 @@ public final class MicroBatchStep {
         for (DataSet mb : microBatches) {
             net.setInputs(mb.getFeatures());
             net.setLabels(mb.getLabels());
+            ActivationWorkspace.prepare(net, mb.getFeatures());
             net.computeGradientAndScore();
             int n = (int) mb.getFeatures().size(0);
             // score() is the mean over the micro-batch plus the penalty; rescale to a sum of losses.

@@ -125,6 +125,7 @@ public final class SgdStep {
             } else {
                 net.clearLayerMaskArrays();
             }
+            ActivationWorkspace.prepare(net, mb.getFeatures());
             net.computeGradientAndScore();
             int n = (int) mb.getFeatures().size(0);
             lossSum += net.score() * n;

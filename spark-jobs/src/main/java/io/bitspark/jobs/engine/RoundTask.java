@@ -294,6 +294,7 @@ final class RoundTask extends scala.runtime.AbstractFunction1<scala.collection.I
                     for (int j = 0; j < micro.length; j++) {
                         rep.net.setInputs(micro[j].getFeatures());
                         rep.net.setLabels(micro[j].getLabels());
+                        io.bitspark.model.train.ActivationWorkspace.prepare(rep.net, micro[j].getFeatures());
                         rep.net.computeGradientAndScore();
                         loss += rep.net.score();
                         if (rep.accumulator != null) {
