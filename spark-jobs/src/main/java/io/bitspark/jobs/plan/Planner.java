@@ -39,10 +39,11 @@ public final class Planner {
          * plus 0.02 s per executor;
          * update: R50x1's fused step, 0.021-0.026 s for 25.5M parameters on 2 threads (docs/BENCHMARKS.md);
          * activations and base: least squares on bit bench's peak RSS of R50x1 at 128 px, micro-batches 4, 8 and 16
-         * (0.90, 1.37, 1.88 GiB; docs/BENCHMARKS.md, 2026-12-02): 2.44 bytes per activation byte of the walk, and 279 MiB
-         * besides parameters, gradients, momentum and kernels; link efficiency: 1 (ideal) until fitted to a run.
+         * (0.85, 1.07, 1.50 GiB; docs/BENCHMARKS.md, 2026-12-04, with the activations workspace sized before the first
+         * step): 1.67 bytes per activation byte of the walk, and 268 MiB besides parameters, gradients, momentum and
+         * kernels; link efficiency: 1 (ideal) until fitted to a run.
          */
-        public static final Constants MEASURED = new Constants(0.14, 0.02, 0.9e-9, 2.44, 279L << 20, 1.0);
+        public static final Constants MEASURED = new Constants(0.14, 0.02, 0.9e-9, 1.67, 268L << 20, 1.0);
     }
 
     /**
