@@ -17,14 +17,13 @@ public record ModelOptions(DataType dataType, LossKind loss, long seed, IUpdater
 
     /**
      * Activation layout for {@code spec} when the options leave it open (null), chosen by measurement
-     * (docs/BENCHMARKS.md): channels-last for BiT's widths (base width 64 and up), where libnd4j's oneDNN
-     * convolutions run without per-call layout reorders (R50x1 at 224: 7% faster training, 25% faster
-     * inference in an in-process A/B);
-     * channels-first for the narrow test specs, whose 8-64-channel convolutions and GroupNorms are faster
-     * that way. The input is NCHW either way.
+     * (docs/BENCHMARKS.md): channels-last, where libnd4j's oneDNN convolutions run without per-call layout reorders
+     * (R50x1 at 224: 7% faster training, 25% faster inference in an in-process A/B) and the root, pointwise and
+     * last-stage backprop run as matrix products; since those, also for the narrow test specs (tiny at 128 px:
+     * training 1.6x faster than channels-first). The input is NCHW either way.
      */
     public static CNN2DFormat layoutFor(ResNetV2Spec spec) {
-        return spec.baseWidth() >= 64 ? CNN2DFormat.NHWC : CNN2DFormat.NCHW;
+        return CNN2DFormat.NHWC;
     }
 
     /** The layout the network for {@code spec} gets: the one set here, else {@link #layoutFor}. */
