@@ -28,6 +28,21 @@ public final class GradientChecks {
         Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
     }
 
+    /**
+     * A float32 network of {@code preset} at {@code size} px, {@code layout} (null: the default), SGD momentum (lr, 0.9)
+     * and L2 {@code weightDecay}, every parameter replaced by an N(0, scale^2) draw from {@code seed}: the small networks
+     * the layer and optimizer tests train.
+     */
+    public static ComputationGraph floatNet(String preset, int size, org.deeplearning4j.nn.conf.CNN2DFormat layout,
+                                            double lr, double weightDecay, long seed, double scale) {
+        Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
+        ComputationGraph n = io.bitspark.model.arch.ResNetV2Builder.build(io.bitspark.model.arch.ResNetV2Presets.get(preset),
+                io.bitspark.model.arch.ModelOptions.defaults().withUpdater(new io.bitspark.model.train.SgdMomentum(lr, 0.9))
+                        .withWeightDecay(weightDecay).withInputSize(size, size).withLayout(layout));
+        randomizeParams(n, seed, scale);
+        return n;
+    }
+
     /** Replaces every parameter (including zero-initialised heads) by N(0, scale^2) draws from {@code seed}. */
     public static void randomizeParams(ComputationGraph net, long seed, double scale) {
         Random r = new Random(seed);

@@ -28,11 +28,7 @@ import io.bitspark.model.train.SgdStep;
 class StandardizedKernelsTest {
 
     private static ComputationGraph net(CNN2DFormat layout) {
-        Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
-        ComputationGraph n = ResNetV2Builder.build(ResNetV2Presets.get("micro"), ModelOptions.defaults()
-                .withUpdater(new SgdMomentum(0.1, 0.9)).withWeightDecay(1e-3).withInputSize(16, 16).withLayout(layout).withSeed(3));
-        GradientChecks.randomizeParams(n, 5, 0.3);
-        return n;
+        return GradientChecks.floatNet("micro", 16, layout, 0.1, 1e-3, 5, 0.3);
     }
 
     @ParameterizedTest

@@ -29,11 +29,7 @@ import io.bitspark.model.layers.GradientChecks;
 class ActivationWorkspaceTest {
 
     private static ComputationGraph net(CNN2DFormat layout) {
-        Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
-        ComputationGraph n = ResNetV2Builder.build(ResNetV2Presets.get("tiny"), ModelOptions.defaults()
-                .withUpdater(new SgdMomentum(0.1, 0.9)).withWeightDecay(1e-4).withInputSize(32, 32).withLayout(layout).withSeed(5));
-        GradientChecks.randomizeParams(n, 6, 0.2);
-        return n;
+        return GradientChecks.floatNet("tiny", 32, layout, 0.1, 1e-4, 6, 0.2);
     }
 
     private static <T> T onNewThread(Callable<T> body) throws Exception {

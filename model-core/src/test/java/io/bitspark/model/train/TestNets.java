@@ -16,10 +16,6 @@ final class TestNets {
 
     /** The micro spec at 16 px with SGD momentum (lr 0.2, 0.9), the given L2 and fixed random parameters. */
     static ComputationGraph micro(double weightDecay) {
-        Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
-        ComputationGraph n = ResNetV2Builder.build(ResNetV2Presets.get("micro"), ModelOptions.defaults()
-                .withUpdater(new SgdMomentum(0.2, 0.9)).withWeightDecay(weightDecay).withInputSize(16, 16).withSeed(9));
-        GradientChecks.randomizeParams(n, 4, 0.3);
-        return n;
+        return GradientChecks.floatNet("micro", 16, null, 0.2, weightDecay, 4, 0.3);
     }
 }

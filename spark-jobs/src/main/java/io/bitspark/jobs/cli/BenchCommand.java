@@ -91,7 +91,7 @@ public final class BenchCommand implements Callable<Integer> {
     String inferenceKernels;
 
     @Option(names = "--layout", split = ",", paramLabel = "NHWC|NCHW",
-            description = "Activation layout inside the network (default: chosen per preset, NHWC for BiT widths); "
+            description = "Activation layout inside the network (default: NHWC); "
                     + "several, comma-separated, are alternated within each round.")
     List<CNN2DFormat> layout;
 
