@@ -201,6 +201,7 @@ final class ConvGemmBackward {
         }
     }
 
+    /** {@code a} itself when it lies row-major without gaps, else a C-ordered copy (epsilons often arrive as views). */
     static INDArray contiguous(INDArray a) {
         return NativeMemory.rowMajorContiguous(a) ? a : a.dup('c');
     }

@@ -96,8 +96,9 @@ public class StandardizedConv2D extends ConvolutionLayer {
         }
 
         /**
-         * False for a network's first convolution, whose input gradient nothing reads (the images): backprop computes the
-         * kernel gradient alone and hands back an epsilon of undefined values.
+         * False for a network's first convolution, whose input gradient nothing reads (the images): channels-last,
+         * backprop computes the kernel gradient alone and hands back an epsilon of undefined values (channels-first
+         * keeps {@code conv2d_bp}, whose input gradient then goes unread).
          */
         public Builder inputGradient(boolean inputGradient) {
             this.inputGradient = inputGradient;

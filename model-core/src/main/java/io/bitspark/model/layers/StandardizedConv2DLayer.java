@@ -218,17 +218,13 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         long out = wHat.size(0);
         long in = wHat.size(1);
         long m = x.length() / in;
-        INDArray x2 = contiguous(x).reshape('c', m, in);
-        INDArray e2 = contiguous(epsilon).reshape('c', m, out);
+        INDArray x2 = ConvGemmBackward.contiguous(x).reshape('c', m, in);
+        INDArray e2 = ConvGemmBackward.contiguous(epsilon).reshape('c', m, out);
         INDArray w2 = wHat.reshape('c', out, in);
         INDArray dx2 = dx.reshape('c', m, in);
         INDArray dw2 = dwHat.reshape('c', out, in);
         Nd4j.gemm(e2, w2, dx2, false, false, 1.0, 0.0);
         Nd4j.gemm(e2, x2, dw2, true, false, 1.0, 0.0);
-    }
-
-    private static INDArray contiguous(INDArray a) {
-        return a.ordering() == 'c' && org.nd4j.linalg.api.shape.Shape.hasDefaultStridesForShape(a) ? a : a.dup('c');
     }
 
     /** Gradient with respect to the standardized kernel: a buffer kept outside workspaces, reused. */
