@@ -218,10 +218,11 @@ final class GroupNormKernels {
 
     /** Per channel of example {@code ni}: its group's entry of a per-(example, group) statistic. */
     static double[] perChannel(double[] stat, int ni, Shape shape) {
-        int cg = shape.c() / shape.groups();
+        int groups = shape.groups();
+        int cg = shape.c() / groups;
         double[] out = new double[shape.c()];
-        for (int ch = 0; ch < out.length; ch++) {
-            out[ch] = stat[ni * shape.groups() + ch / cg];
+        for (int g = 0; g < groups; g++) {
+            java.util.Arrays.fill(out, g * cg, (g + 1) * cg, stat[ni * groups + g]);
         }
         return out;
     }

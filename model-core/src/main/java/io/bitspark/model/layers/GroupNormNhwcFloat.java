@@ -11,8 +11,9 @@ import io.bitspark.model.layers.NativeMemory.Mem;
  * {@link GroupNormKernels}'s channels-last kernels with the per-element work in float and every sum in double.
  *
  * <p>Written for the JIT's auto-vectorizer, which handles a short loop over a few arrays at one index and gives up
- * on a long fused body: each chunk of whole pixels goes through a sequence of such loops over L1-resident float
- * scratch, with the per-channel constants repeated to the chunk's length. The ReLU gate is arithmetic ({@link
+ * on a long fused body that also gates by ReLU: each chunk of whole pixels goes through a sequence of such loops
+ * over L1-resident float scratch, with the per-channel constants repeated to the chunk's length. The forward
+ * passes, with no gate, are one loop each. The ReLU gate is arithmetic ({@link
  * #step}). Sums accumulate per position in float over at most {@value #FLUSH} chunks, then in double, and are
  * folded per channel at the end. Values are centred before they are scaled ({@code x - mean}, the mean held as a
  * float and its rounding error), so a large mean costs no precision. One task per example, fixed order: results
@@ -73,6 +74,11 @@ final class GroupNormNhwcFloat {
                 p1[i] += d[i];
                 p2[i] += d[i] * x[i];
             }
+            flushEvery(chunkIndex);
+        }
+
+        /** After chunk {@code chunkIndex}: every {@value #FLUSH}th chunk moves the float partials into the double totals. */
+        void flushEvery(int chunkIndex) {
             if ((chunkIndex + 1) % FLUSH == 0) {
                 flushPartials();
             }
@@ -222,12 +228,16 @@ final class GroupNormNhwcFloat {
             }
             repeat(k, c, kR, chunks.size());
             s.clearSums();
+            float[] p1 = s.v[P1];
+            float[] p2 = s.v[P2];
             chunks.forEach(ni, (index, start, len) -> {
                 read(x, start, xs, len);
                 for (int i = 0; i < len; i++) {
-                    xs[i] -= kR[i];
+                    float v = xs[i] - kR[i];
+                    p1[i] += v;
+                    p2[i] += v * v;
                 }
-                s.accumulate(xs, xs, len, index);
+                s.flushEvery(index);
             });
             double[][] sums = s.sums(c);
             GroupNormKernels.groupStatistics(k, sums[0], sums[1], shape.hw(), shape.groups(), c / shape.groups(), eps, ni,
@@ -236,10 +246,12 @@ final class GroupNormNhwcFloat {
             float[] scaleR = s.v[SCALE];
             float[] shiftR = s.v[SHIFT];
             float lower = relu ? 0f : Float.NEGATIVE_INFINITY;
+            float[] hi = s.v[HI];
+            float[] lo = s.v[LO];
             chunks.forEach(ni, (index, start, len) -> {
-                s.readCentred(x, start, len);
+                read(x, start, xs, len);
                 for (int i = 0; i < len; i++) {
-                    xs[i] = Math.max(scaleR[i] * xs[i] + shiftR[i], lower);
+                    xs[i] = Math.max(scaleR[i] * ((xs[i] - hi[i]) - lo[i]) + shiftR[i], lower);
                 }
                 write(xs, len, y, start);
             });

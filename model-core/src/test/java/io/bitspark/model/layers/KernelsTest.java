@@ -77,12 +77,16 @@ class KernelsTest {
         assertTrue(y.amaxNumber().doubleValue() > 0.5 && y.minNumber().doubleValue() == 0.0, "relu applied");
     }
 
-    /** Float arrays against double ones, for rows of a 1x1, a 3x3 and a wide 3x3 kernel. */
+    /**
+     * Float arrays against double ones, for rows of a 1x1, a 3x3 and a wide 3x3 kernel (odd and even lengths for the
+     * pairwise sums), and rows whose mean is large against their spread.
+     */
     @Test
     void weightStandardizationFloatMatchesDouble() {
+        for (double offset : new double[] {0.7, 300.0})
         for (int k : new int[] {45, 1000, 4608}) {
             int rows = 6;
-            INDArray wd = GradientChecks.gaussian(5, rows, k).muli(2).addi(0.7);
+            INDArray wd = GradientChecks.gaussian(5, rows, k).muli(2).addi(offset);
             INDArray gd = GradientChecks.gaussian(6, rows, k);
             INDArray[] std = new INDArray[2];
             INDArray[] dw = new INDArray[2];
