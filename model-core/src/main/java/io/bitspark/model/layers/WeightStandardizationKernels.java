@@ -17,15 +17,22 @@ import io.bitspark.model.layers.NativeMemory.Scratch;
  * row on {@link NativeMemory} scratch: {@code w_hat = (w - mean) * rstd}; {@code dw = rstd * (g - mean(g) - w_hat *
  * mean(g * w_hat))}, which may write over {@code g} (each row is read whole before it is written).
  *
- * <p>Float kernels (what models train in) are computed in float with pairwise sums ({@link
- * KernelMath#pairwiseSum}): the JIT vectorizes float loops but not float-double conversions, which made the
- * double-scratch version cost 4-5 cycles per weight. The mean is taken of {@code w - w[0]} (exact for weights within
- * a factor 2 of the row's first) so that a row with a large mean keeps its precision. Double kernels (gradient
- * checks) keep the double arithmetic.
+ * <p>Float kernels (what models train in) with rows longer than {@value #FLOAT_MIN_ROW} are computed in float with
+ * pairwise sums ({@link KernelMath#pairwiseSum}): the JIT vectorizes float loops but not float-double conversions,
+ * which made the double-scratch version cost 4-5 cycles per weight. The mean is taken of {@code w - w[0]} (exact for
+ * weights within a factor 2 of the row's first) so that a row with a large mean keeps its precision. Double kernels
+ * (gradient checks) keep the double arithmetic.
  */
 final class WeightStandardizationKernels {
 
     private WeightStandardizationKernels() {}
+
+    /**
+     * Rows of at most this many weights keep the double arithmetic even for float kernels: there the pairwise sums have
+     * no level to vectorize, and double keeps exact what is exact in theory (the gradient of a kernel of fan-in 2, whose
+     * standardized weights are +-1 whatever they are, is 0).
+     */
+    static final int FLOAT_MIN_ROW = 32;
 
     /** Per-thread float rows for the float kernels: two operands, a product and two halves for the sums. */
     private static final class FloatRows {
@@ -51,7 +58,7 @@ final class WeightStandardizationKernels {
 
     /** Standardizes each of {@code rows} rows of {@code k} weights into {@code out}; fills {@code rstd}. */
     static void standardizeRows(Mem w, Mem out, int rows, int k, double eps, double[] rstd) {
-        if (w.single() && out.single()) {
+        if (w.single() && out.single() && k > FLOAT_MIN_ROW) {
             standardizeRowsFloat(w, out, rows, k, eps, rstd);
             return;
         }
@@ -99,7 +106,7 @@ final class WeightStandardizationKernels {
 
     /** dL/dw from dL/dw' ({@code g}) and the standardized weights; {@code dw} may be {@code g}. */
     static void standardizeRowsBackward(Mem standardized, double[] rstd, Mem g, Mem dw, int rows, int k) {
-        if (standardized.single() && g.single() && dw.single()) {
+        if (standardized.single() && g.single() && dw.single() && k > FLOAT_MIN_ROW) {
             standardizeRowsBackwardFloat(standardized, rstd, g, dw, rows, k);
             return;
         }
