@@ -10,7 +10,6 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
-import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
@@ -24,6 +23,7 @@ import org.deeplearning4j.nn.weights.WeightInit;
 
 import io.bitspark.model.layers.ChannelsLast;
 import io.bitspark.model.layers.GroupNormalization;
+import io.bitspark.model.layers.ResidualAdd;
 import io.bitspark.model.layers.StandardizedConv2D;
 import io.bitspark.model.layers.StandardizedKernels;
 
@@ -108,7 +108,7 @@ public final class ResNetV2Builder {
                 g.addLayer(conv(unit, 'b'), stdConv(spec, 3, stride, 1, cmid), norm(unit, 'b'));
                 g.addLayer(norm(unit, 'c'), groupNorm(spec), conv(unit, 'b'));
                 g.addLayer(conv(unit, 'c'), stdConv(spec, 1, 1, 0, cout), norm(unit, 'c'));
-                g.addVertex(add(unit), new ElementWiseVertex(ElementWiseVertex.Op.Add), conv(unit, 'c'), shortcut);
+                g.addVertex(add(unit), new ResidualAdd(), conv(unit, 'c'), shortcut);
                 prev = add(unit);
             }
         }
