@@ -40,18 +40,24 @@ public final class TrainStepBenchmark {
 
     /**
      * What to measure. Warm-up runs at least {@code warmup} steps and at least {@code warmupSeconds}, so the
-     * JIT has compiled the kernels of small, fast models too; {@code layout} null: the one
+     * JIT has compiled the kernels of small, fast models too, and then for up to {@code jitQuietSeconds} more until a
+     * step during which the JIT compiler worked for at most {@value #JIT_BUSY_FRACTION} of the step's time (on 2 cores
+     * its threads otherwise take a share of the timed steps: 1.5 s of compilation during the first round's 7.6 s of
+     * R50x1 steps at 224 px); {@code layout} null: the one
      * {@link ModelOptions#layoutFor} picks for the spec; {@code kernels}: where the standardized kernels live
      * between forward and backprop; {@code frozenInference}: the forward-only passes run inside a {@link FrozenKernels}
      * scope, as prediction, evaluation and feature extraction run them (false: every pass standardizes every kernel).
      */
     public record Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed,
-                         CNN2DFormat layout, double warmupSeconds, StandardizedKernels kernels, boolean frozenInference) {
+                         CNN2DFormat layout, double warmupSeconds, StandardizedKernels kernels, boolean frozenInference,
+                         double jitQuietSeconds) {
         public static final double DEFAULT_WARMUP_SECONDS = 5.0;
+        /** How long warm-up may go on past its minimum while the JIT compiler is still busy ({@code bit bench}'s default). */
+        public static final double DEFAULT_JIT_QUIET_SECONDS = 30.0;
 
         public Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed,
                       CNN2DFormat layout, double warmupSeconds) {
-            this(spec, resolution, batch, warmup, steps, seed, layout, warmupSeconds, StandardizedKernels.AUTO, true);
+            this(spec, resolution, batch, warmup, steps, seed, layout, warmupSeconds, StandardizedKernels.AUTO, true, 0);
         }
 
         public Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed) {
@@ -61,9 +67,10 @@ public final class TrainStepBenchmark {
         public Config {
             Objects.requireNonNull(spec, "spec");
             Objects.requireNonNull(kernels, "kernels");
-            if (resolution < 8 || batch < 1 || warmup < 0 || steps < 1 || warmupSeconds < 0) {
+            if (resolution < 8 || batch < 1 || warmup < 0 || steps < 1 || warmupSeconds < 0 || jitQuietSeconds < 0) {
                 throw new IllegalArgumentException("invalid benchmark config: resolution " + resolution + ", batch " + batch
-                        + ", warmup " + warmup + ", steps " + steps);
+                        + ", warmup " + warmup + ", steps " + steps + ", warm-up seconds " + warmupSeconds
+                        + ", JIT wait seconds " + jitQuietSeconds);
             }
         }
     }
@@ -201,7 +208,13 @@ public final class TrainStepBenchmark {
         return m;
     }
 
-    /** Runs warm-up steps untimed, then resets the layer profiler and times each step. */
+    /** The JIT compiler counts as busy during a step while it compiles for more than this fraction of the step's time. */
+    static final double JIT_BUSY_FRACTION = 0.05;
+
+    /**
+     * Runs warm-up steps untimed (the minimum, then while the JIT compiler is busy, see {@link Config}), then resets
+     * the layer profiler and times each step.
+     */
     private static double[] time(String what, Config c, Runnable beforeStep, Runnable step, Runnable afterWarmup) {
         LayerProfiler.enable(false);
         long warmStart = System.nanoTime();
@@ -211,7 +224,23 @@ public final class TrainStepBenchmark {
             step.run();
             warmed++;
         }
-        LOG.info("{}: {} warm-up steps in {} s", what, warmed, String.format("%.1f", (System.nanoTime() - warmStart) / 1e9));
+        long jitWaitStart = System.nanoTime();
+        long lastJit = -1;
+        while (jitMillis() >= 0 && (System.nanoTime() - jitWaitStart) / 1e9 < c.jitQuietSeconds()) {
+            long jit0 = jitMillis();
+            long t0 = System.nanoTime();
+            beforeStep.run();
+            step.run();
+            warmed++;
+            lastJit = jitMillis() - jit0;
+            if (lastJit <= JIT_BUSY_FRACTION * (System.nanoTime() - t0) / 1e6) {
+                break;
+            }
+        }
+        LOG.info("{}: {} warm-up steps in {} s ({} s of them waiting for the JIT compiler, {} ms of compilation in the "
+                + "last step)", what, warmed, String.format("%.1f", (System.nanoTime() - warmStart) / 1e9),
+                String.format("%.1f", (System.nanoTime() - jitWaitStart) / 1e9), lastJit);
+        long jitBefore = jitMillis();
         afterWarmup.run();
         LayerProfiler.reset();
         LayerProfiler.enable(true);
@@ -227,7 +256,14 @@ public final class TrainStepBenchmark {
                     faults - lastFaults);
             lastFaults = faults;
         }
+        LOG.info("{}: the JIT compiler worked {} ms during the {} timed steps ({} s)", what, jitMillis() - jitBefore,
+                c.steps(), String.format("%.1f", java.util.Arrays.stream(s).sum()));
         return s;
+    }
+
+    static long jitMillis() {
+        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
     }
 
     static double median(double[] v) {

@@ -32,4 +32,19 @@ class TrainStepBenchmarkTest {
         assertTrue(r.trainImagesPerSecond() > 0 && r.forwardImagesPerSecond() > r.trainImagesPerSecond());
         assertTrue(r.peakRssBytes() > 0);
     }
+
+    /** Warm-up that waits for the JIT compiler ends by itself within its bound, and a negative bound is refused. */
+    @Test
+    void warmUpWaitsForTheJitWithinItsBound() {
+        long t0 = System.nanoTime();
+        TrainStepBenchmark.Result r = TrainStepBenchmark.run(new TrainStepBenchmark.Config(ResNetV2Presets.get("tiny"), 32,
+                2, 1, 2, 7, null, 0.0, io.bitspark.model.layers.StandardizedKernels.AUTO, true, 1.0));
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertTrue(r.trainImagesPerSecond() > 0 && r.forwardImagesPerSecond() > 0);
+        // Two waits of at most 1 s (train, forward) plus one step each past the bound, set-up and the timed steps.
+        assertTrue(seconds < 30, "took " + seconds + " s");
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> new TrainStepBenchmark.Config(
+                ResNetV2Presets.get("tiny"), 32, 2, 1, 2, 7, null, 0.0, io.bitspark.model.layers.StandardizedKernels.AUTO,
+                true, -1.0));
+    }
 }

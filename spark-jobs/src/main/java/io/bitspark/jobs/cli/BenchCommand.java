@@ -54,6 +54,11 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Warm up for at least this long as well, so the JIT has compiled the kernels (default: ${DEFAULT-VALUE}).")
     double warmupSeconds;
 
+    @Option(names = "--warmup-jit-seconds", defaultValue = "30",
+            description = "Then go on warming up for at most this long until a step during which the JIT compiler "
+                    + "worked for at most 5% of the step's time; 0: no wait (default: ${DEFAULT-VALUE}).")
+    double warmupJitSeconds;
+
     @Option(names = "--steps", defaultValue = "5", description = "Timed steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
@@ -151,7 +156,8 @@ public final class BenchCommand implements Callable<Integer> {
             for (CNN2DFormat l : layouts) {
                 TrainStepBenchmark.Result r = TrainStepBenchmark.run(
                         new TrainStepBenchmark.Config(s, resolution, batch, warmup, steps, seed, l, warmupSeconds,
-                                io.bitspark.model.layers.StandardizedKernels.parse(standardizedKernels), frozenInference()));
+                                io.bitspark.model.layers.StandardizedKernels.parse(standardizedKernels), frozenInference(),
+                                warmupJitSeconds));
                 String name = (l != null ? l : ModelOptions.layoutFor(s)).name();
                 print(out, s, r, name);
                 results.put(name, r);
@@ -198,8 +204,10 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private void print(PrintWriter out, ResNetV2Spec s, TrainStepBenchmark.Result r, String layoutName) {
-        out.printf(Locale.ROOT, "preset %s (%,d parameters), %dx%d, batch %d, float32, %s, %d timed steps after >= %d warm-up steps and >= %.0f s%n",
-                s.name(), r.parameters(), resolution, resolution, batch, layoutName, steps, warmup, warmupSeconds);
+        out.printf(Locale.ROOT, "preset %s (%,d parameters), %dx%d, batch %d, float32, %s, %d timed steps after >= %d warm-up steps and >= %.0f s"
+                        + " (then up to %.0f s more while the JIT compiler is busy)%n",
+                s.name(), r.parameters(), resolution, resolution, batch, layoutName, steps, warmup, warmupSeconds,
+                warmupJitSeconds);
         out.printf(Locale.ROOT, "backend %s, %d cores, seed %d, %s%n",
                 Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend", "?"), r.threads(), seed,
                 NativeEnvironment.describe());
