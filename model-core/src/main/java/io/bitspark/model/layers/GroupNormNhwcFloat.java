@@ -31,11 +31,11 @@ final class GroupNormNhwcFloat {
     /** Scratch slots: a chunk of x, of the gradient, of the ReLU gate, the forward shift k, partial sums. */
     private static final int X = 0, D = 1, GATE = 2, K = 3, P1 = 4, P2 = 5;
     /** Scratch slots: per-channel constants repeated over a chunk. */
-    private static final int HI = 6, LO = 7, SCALE = 8, SHIFT = 9, A = 10, B = 11, C = 12;
+    private static final int HI = 6, LO = 7, SCALE = 8, SHIFT = 9, B = 10, C = 11;
 
     /** Per-thread scratch: chunk-length float vectors and double totals, grown on demand and kept. */
     private static final class Scratch {
-        float[][] v = new float[13][0];
+        float[][] v = new float[12][0];
         double[][] tot = new double[2][0];
         GroupNormKernels.Chunks chunks;
         int size;
@@ -275,10 +275,11 @@ final class GroupNormNhwcFloat {
             });
             double[][] sums = s.sums(c);
             double[][] abc = GroupNormKernels.backwardConstants(sums[0], sums[1], gamma, rstd, ni, shape, pg, pb);
-            float[] aR = s.v[A];
+            // A = rstd * gamma is the forward scale gamma * rstd, already repeated in SCALE (the same double product,
+            // so the same float): one stream fewer in the pass.
+            float[] aR = s.v[SCALE];
             float[] bR = s.v[B];
             float[] cR = s.v[C];
-            repeat(abc[0], c, aR, chunks.size());
             repeat(abc[1], c, bR, chunks.size());
             repeat(abc[2], c, cR, chunks.size());
             // Pass two: dx = A d + B (x - mean) + C.
