@@ -218,9 +218,13 @@ final class GroupNormKernels {
 
     /** Per channel of example {@code ni}: its group's entry of a per-(example, group) statistic. */
     static double[] perChannel(double[] stat, int ni, Shape shape) {
+        return perChannel(stat, ni, shape, new double[shape.c()]);
+    }
+
+    /** {@link #perChannel(double[], int, Shape)} into {@code out[0..c)}. */
+    static double[] perChannel(double[] stat, int ni, Shape shape, double[] out) {
         int groups = shape.groups();
         int cg = shape.c() / groups;
-        double[] out = new double[shape.c()];
         for (int g = 0; g < groups; g++) {
             java.util.Arrays.fill(out, g * cg, (g + 1) * cg, stat[ni * groups + g]);
         }
@@ -229,8 +233,13 @@ final class GroupNormKernels {
 
     /** Per channel of example {@code ni}: {@code gamma * rstd}, the factor that multiplies {@code x - mean}. */
     static double[] scale(double[] gamma, double[] rstd, int ni, Shape shape) {
-        double[] scale = perChannel(rstd, ni, shape);
-        for (int ch = 0; ch < scale.length; ch++) {
+        return scale(gamma, rstd, ni, shape, new double[shape.c()]);
+    }
+
+    /** {@link #scale(double[], double[], int, Shape)} into {@code out[0..c)}. */
+    static double[] scale(double[] gamma, double[] rstd, int ni, Shape shape, double[] out) {
+        double[] scale = perChannel(rstd, ni, shape, out);
+        for (int ch = 0; ch < shape.c(); ch++) {
             scale[ch] = gamma[ch] * scale[ch];
         }
         return scale;
@@ -254,12 +263,20 @@ final class GroupNormKernels {
     static double[][] backwardConstants(double[] sd, double[] sdc, double[] gamma, double[] rstd, int ni, Shape shape,
                                         double[] pg, double[] pb) {
         int c = shape.c();
+        return backwardConstants(sd, sdc, gamma, rstd, ni, shape, pg, pb, new double[][] {new double[c], new double[c],
+                new double[c]});
+    }
+
+    /** {@link #backwardConstants(double[], double[], double[], double[], int, Shape, double[], double[])} into {@code abc}. */
+    static double[][] backwardConstants(double[] sd, double[] sdc, double[] gamma, double[] rstd, int ni, Shape shape,
+                                        double[] pg, double[] pb, double[][] abc) {
+        int c = shape.c();
         int groups = shape.groups();
         int cg = c / groups;
         long m = (long) cg * shape.hw();
-        double[] ca = new double[c];
-        double[] cb = new double[c];
-        double[] cc = new double[c];
+        double[] ca = abc[0];
+        double[] cb = abc[1];
+        double[] cc = abc[2];
         for (int g = 0; g < groups; g++) {
             double r = rstd[ni * groups + g];
             double sumD = 0;
@@ -279,7 +296,7 @@ final class GroupNormKernels {
                 cc[ch] = -r * meanD;
             }
         }
-        return new double[][] {ca, cb, cc};
+        return abc;
     }
 
     /**

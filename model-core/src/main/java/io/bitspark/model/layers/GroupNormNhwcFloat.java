@@ -32,11 +32,15 @@ final class GroupNormNhwcFloat {
     private static final int X = 0, D = 1, GATE = 2, K = 3, P1 = 4, P2 = 5;
     /** Scratch slots: per-channel constants repeated over a chunk. */
     private static final int HI = 6, LO = 7, SCALE = 8, SHIFT = 9, B = 10, C = 11;
+    /** Per-channel double slots (one example's values, reused across examples and calls). */
+    private static final int SHIFTS = 0, SUM1 = 1, SUM2 = 2, MEAN = 3, MEAN_LO = 4, SCALES = 5, CA = 6, CB = 7, CC = 8;
 
     /** Per-thread scratch: chunk-length float vectors and double totals, grown on demand and kept. */
     private static final class Scratch {
         float[][] v = new float[12][0];
         double[][] tot = new double[2][0];
+        /** Per-channel doubles of one example, reused: shifts, sums, mean, its rounding error, scale, A B C. */
+        double[][] ch = new double[10][0];
         GroupNormKernels.Chunks chunks;
         int size;
 
@@ -44,6 +48,11 @@ final class GroupNormNhwcFloat {
             this.chunks = chunks;
             size = chunks.size();
             int chunk = size;
+            if (ch[0].length < chunks.c()) {
+                for (int i = 0; i < ch.length; i++) {
+                    ch[i] = new double[chunks.c()];
+                }
+            }
             if (v[0].length < chunk) {
                 for (int i = 0; i < v.length; i++) {
                     v[i] = new float[chunk];
@@ -92,8 +101,8 @@ final class GroupNormNhwcFloat {
         /** The per-channel totals of {@code d} and {@code d * x} over all chunks: {@code {sum d, sum d x}}. */
         double[][] sums(int c) {
             flushPartials();
-            double[] s1 = new double[c];
-            double[] s2 = new double[c];
+            double[] s1 = ch[SUM1];
+            double[] s2 = ch[SUM2];
             GroupNormKernels.fold(tot[0], size, c, s1);
             GroupNormKernels.fold(tot[1], size, c, s2);
             return new double[][] {s1, s2};
@@ -105,8 +114,8 @@ final class GroupNormNhwcFloat {
          */
         void constants(double[] mean, int ni, GroupNormKernels.Shape shape, double[] scale, double[] beta) {
             int c = shape.c();
-            double[] mg = GroupNormKernels.perChannel(mean, ni, shape);
-            double[] lo = new double[c];
+            double[] mg = GroupNormKernels.perChannel(mean, ni, shape, ch[MEAN]);
+            double[] lo = ch[MEAN_LO];
             for (int ch = 0; ch < c; ch++) {
                 lo[ch] = mg[ch] - (float) mg[ch];
             }
@@ -221,7 +230,7 @@ final class GroupNormNhwcFloat {
             float[] xs = s.v[X];
             float[] kR = s.v[K];
             // Sums of x - k and its square per channel, k the channel's first value (no cancellation for a large mean).
-            double[] k = new double[c];
+            double[] k = s.ch[SHIFTS];
             read(x, chunks.start(ni), xs, c);
             for (int ch = 0; ch < c; ch++) {
                 k[ch] = xs[ch];
@@ -242,7 +251,7 @@ final class GroupNormNhwcFloat {
             double[][] sums = s.sums(c);
             GroupNormKernels.groupStatistics(k, sums[0], sums[1], shape.hw(), shape.groups(), c / shape.groups(), eps, ni,
                     mean, rstd);
-            s.constants(mean, ni, shape, GroupNormKernels.scale(gamma, rstd, ni, shape), beta);
+            s.constants(mean, ni, shape, GroupNormKernels.scale(gamma, rstd, ni, shape, s.ch[SCALES]), beta);
             float[] scaleR = s.v[SCALE];
             float[] shiftR = s.v[SHIFT];
             float lower = relu ? 0f : Float.NEGATIVE_INFINITY;
@@ -266,7 +275,7 @@ final class GroupNormNhwcFloat {
             GroupNormKernels.Chunks chunks = s.chunks;
             float[] xs = s.v[X];
             float[] ds = s.v[D];
-            s.constants(mean, ni, shape, GroupNormKernels.scale(gamma, rstd, ni, shape), beta);
+            s.constants(mean, ni, shape, GroupNormKernels.scale(gamma, rstd, ni, shape, s.ch[SCALES]), beta);
             s.clearSums();
             // Pass one: per channel, the sums of the gated gradient d and of d * (x - mean).
             chunks.forEach(ni, (index, start, len) -> {
@@ -274,7 +283,8 @@ final class GroupNormNhwcFloat {
                 s.accumulate(ds, xs, len, index);
             });
             double[][] sums = s.sums(c);
-            double[][] abc = GroupNormKernels.backwardConstants(sums[0], sums[1], gamma, rstd, ni, shape, pg, pb);
+            double[][] abc = GroupNormKernels.backwardConstants(sums[0], sums[1], gamma, rstd, ni, shape, pg, pb,
+                    new double[][] {s.ch[CA], s.ch[CB], s.ch[CC]});
             // A = rstd * gamma is the forward scale gamma * rstd, already repeated in SCALE (the same double product,
             // so the same float): one stream fewer in the pass.
             float[] aR = s.v[SCALE];
