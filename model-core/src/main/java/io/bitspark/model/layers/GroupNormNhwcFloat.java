@@ -1,8 +1,9 @@
 package io.bitspark.model.layers;
 
 import static io.bitspark.model.layers.KernelPool.parallelFor;
-import static io.bitspark.model.layers.NativeMemory.check;
+import static io.bitspark.model.layers.NativeMemory.readFloats;
 import static io.bitspark.model.layers.NativeMemory.vector;
+import static io.bitspark.model.layers.NativeMemory.writeFloats;
 
 import io.bitspark.model.layers.NativeMemory.Mem;
 
@@ -130,7 +131,7 @@ final class GroupNormNhwcFloat {
             float[] xs = v[X];
             float[] hi = v[HI];
             float[] lo = v[LO];
-            read(x, start, xs, len);
+            readFloats(x, start, xs, len);
             for (int i = 0; i < len; i++) {
                 xs[i] = (xs[i] - hi[i]) - lo[i];
             }
@@ -143,7 +144,7 @@ final class GroupNormNhwcFloat {
         void readGated(Mem x, Mem dy, long start, int len, boolean relu) {
             readCentred(x, start, len);
             float[] d = v[D];
-            read(dy, start, d, len);
+            readFloats(dy, start, d, len);
             if (relu) {
                 float[] xs = v[X];
                 float[] g = v[GATE];
@@ -193,16 +194,6 @@ final class GroupNormNhwcFloat {
         return Math.min(Math.max(v, 0f) * 0x1p100f * 0x1p49f, 1f);
     }
 
-    private static void read(Mem m, long start, float[] dst, int n) {
-        check(m, start, n);
-        NativeMemory.unsafe().copyMemory(null, m.address() + 4 * start, dst, sun.misc.Unsafe.ARRAY_FLOAT_BASE_OFFSET, 4L * n);
-    }
-
-    private static void write(float[] src, int n, Mem m, long start) {
-        check(m, start, n);
-        NativeMemory.unsafe().copyMemory(src, sun.misc.Unsafe.ARRAY_FLOAT_BASE_OFFSET, null, m.address() + 4 * start, 4L * n);
-    }
-
     /** {@code perChannel[0..c)} repeated over {@code out[0..len)} ({@code len} a multiple of {@code c}). */
     private static void repeat(double[] perChannel, int c, float[] out, int len) {
         for (int ch = 0; ch < c; ch++) {
@@ -231,7 +222,7 @@ final class GroupNormNhwcFloat {
             float[] kR = s.v[K];
             // Sums of x - k and its square per channel, k the channel's first value (no cancellation for a large mean).
             double[] k = s.ch[SHIFTS];
-            read(x, chunks.start(ni), xs, c);
+            readFloats(x, chunks.start(ni), xs, c);
             for (int ch = 0; ch < c; ch++) {
                 k[ch] = xs[ch];
             }
@@ -240,7 +231,7 @@ final class GroupNormNhwcFloat {
             float[] p1 = s.v[P1];
             float[] p2 = s.v[P2];
             chunks.forEach(ni, (index, start, len) -> {
-                read(x, start, xs, len);
+                readFloats(x, start, xs, len);
                 for (int i = 0; i < len; i++) {
                     float v = xs[i] - kR[i];
                     p1[i] += v;
@@ -258,11 +249,11 @@ final class GroupNormNhwcFloat {
             float[] hi = s.v[HI];
             float[] lo = s.v[LO];
             chunks.forEach(ni, (index, start, len) -> {
-                read(x, start, xs, len);
+                readFloats(x, start, xs, len);
                 for (int i = 0; i < len; i++) {
                     xs[i] = Math.max(scaleR[i] * ((xs[i] - hi[i]) - lo[i]) + shiftR[i], lower);
                 }
-                write(xs, len, y, start);
+                writeFloats(xs, len, y, start);
             });
         });
     }
@@ -298,7 +289,7 @@ final class GroupNormNhwcFloat {
                 for (int i = 0; i < len; i++) {
                     ds[i] = aR[i] * ds[i] + bR[i] * xs[i] + cR[i];
                 }
-                write(ds, len, dx, start);
+                writeFloats(ds, len, dx, start);
             });
         });
     }

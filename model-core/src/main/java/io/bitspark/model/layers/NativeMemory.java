@@ -175,6 +175,18 @@ public final class NativeMemory {
         }
     }
 
+    /** Copies {@code n} floats of the float array {@code m} from element {@code start} into {@code dst[0..n)}. */
+    static void readFloats(Mem m, long start, float[] dst, int n) {
+        check(m, start, n);
+        UNSAFE.copyMemory(null, m.address() + 4 * start, dst, sun.misc.Unsafe.ARRAY_FLOAT_BASE_OFFSET, 4L * n);
+    }
+
+    /** Copies {@code src[0..n)} into the float array {@code m} from element {@code start}. */
+    static void writeFloats(float[] src, int n, Mem m, long start) {
+        check(m, start, n);
+        UNSAFE.copyMemory(src, sun.misc.Unsafe.ARRAY_FLOAT_BASE_OFFSET, null, m.address() + 4 * start, 4L * n);
+    }
+
     static void check(Mem m, long start, int n) {
         if (start < 0 || n < 0 || start + n > m.length()) {
             throw new IndexOutOfBoundsException("elements [" + start + ", " + (start + n) + ") of an array of " + m.length());

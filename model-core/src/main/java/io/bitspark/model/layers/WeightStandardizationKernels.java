@@ -5,9 +5,10 @@ import static io.bitspark.model.layers.KernelMath.pairwiseSum;
 import static io.bitspark.model.layers.KernelMath.squaredDeviations;
 import static io.bitspark.model.layers.KernelMath.sum;
 import static io.bitspark.model.layers.KernelPool.parallelFor;
-import static io.bitspark.model.layers.NativeMemory.check;
 import static io.bitspark.model.layers.NativeMemory.load;
+import static io.bitspark.model.layers.NativeMemory.readFloats;
 import static io.bitspark.model.layers.NativeMemory.store;
+import static io.bitspark.model.layers.NativeMemory.writeFloats;
 
 import io.bitspark.model.layers.NativeMemory.Mem;
 import io.bitspark.model.layers.NativeMemory.Scratch;
@@ -83,7 +84,7 @@ final class WeightStandardizationKernels {
             float[] x = s.x;
             float[] sq = s.e;
             long base = (long) o * k;
-            read(w, base, x, k);
+            readFloats(w, base, x, k);
             float first = x[0];
             for (int i = 0; i < k; i++) {
                 x[i] -= first;
@@ -100,7 +101,7 @@ final class WeightStandardizationKernels {
             for (int i = 0; i < k; i++) {
                 x[i] *= rf;
             }
-            write(x, k, out, base);
+            writeFloats(x, k, out, base);
         });
     }
 
@@ -134,8 +135,8 @@ final class WeightStandardizationKernels {
             float[] gr = s.y;
             float[] gy = s.e;
             long base = (long) o * k;
-            read(standardized, base, y, k);
-            read(g, base, gr, k);
+            readFloats(standardized, base, y, k);
+            readFloats(g, base, gr, k);
             for (int i = 0; i < k; i++) {
                 gy[i] = gr[i] * y[i];
             }
@@ -145,17 +146,8 @@ final class WeightStandardizationKernels {
             for (int i = 0; i < k; i++) {
                 gr[i] = r * (gr[i] - mg - y[i] * mgy);
             }
-            write(gr, k, dw, base);
+            writeFloats(gr, k, dw, base);
         });
     }
 
-    private static void read(Mem m, long start, float[] dst, int n) {
-        check(m, start, n);
-        NativeMemory.unsafe().copyMemory(null, m.address() + 4 * start, dst, sun.misc.Unsafe.ARRAY_FLOAT_BASE_OFFSET, 4L * n);
-    }
-
-    private static void write(float[] src, int n, Mem m, long start) {
-        check(m, start, n);
-        NativeMemory.unsafe().copyMemory(src, sun.misc.Unsafe.ARRAY_FLOAT_BASE_OFFSET, null, m.address() + 4 * start, 4L * n);
-    }
 }
