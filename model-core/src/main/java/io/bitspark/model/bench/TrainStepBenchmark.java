@@ -52,8 +52,6 @@ public final class TrainStepBenchmark {
                          CNN2DFormat layout, double warmupSeconds, StandardizedKernels kernels, boolean frozenInference,
                          double jitQuietSeconds) {
         public static final double DEFAULT_WARMUP_SECONDS = 5.0;
-        /** How long warm-up may go on past its minimum while the JIT compiler is still busy ({@code bit bench}'s default). */
-        public static final double DEFAULT_JIT_QUIET_SECONDS = 30.0;
 
         public Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed,
                       CNN2DFormat layout, double warmupSeconds) {
@@ -225,21 +223,14 @@ public final class TrainStepBenchmark {
             warmed++;
         }
         long jitWaitStart = System.nanoTime();
-        long lastJit = -1;
-        while (jitMillis() >= 0 && (System.nanoTime() - jitWaitStart) / 1e9 < c.jitQuietSeconds()) {
-            long jit0 = jitMillis();
-            long t0 = System.nanoTime();
+        long[] lastJit = {-1};
+        warmed += untilJitQuiet(() -> {
             beforeStep.run();
             step.run();
-            warmed++;
-            lastJit = jitMillis() - jit0;
-            if (lastJit <= JIT_BUSY_FRACTION * (System.nanoTime() - t0) / 1e6) {
-                break;
-            }
-        }
+        }, c.jitQuietSeconds(), TrainStepBenchmark::jitMillis, lastJit);
         LOG.info("{}: {} warm-up steps in {} s ({} s of them waiting for the JIT compiler, {} ms of compilation in the "
                 + "last step)", what, warmed, String.format("%.1f", (System.nanoTime() - warmStart) / 1e9),
-                String.format("%.1f", (System.nanoTime() - jitWaitStart) / 1e9), lastJit);
+                String.format("%.1f", (System.nanoTime() - jitWaitStart) / 1e9), lastJit[0]);
         long jitBefore = jitMillis();
         afterWarmup.run();
         LayerProfiler.reset();
@@ -259,6 +250,27 @@ public final class TrainStepBenchmark {
         LOG.info("{}: the JIT compiler worked {} ms during the {} timed steps ({} s)", what, jitMillis() - jitBefore,
                 c.steps(), String.format("%.1f", java.util.Arrays.stream(s).sum()));
         return s;
+    }
+
+    /**
+     * Runs {@code step} until one run during which {@code jitClock} (milliseconds of compilation so far, negative where
+     * the JVM does not measure it) advanced by at most {@link #JIT_BUSY_FRACTION} of the run's time, or until {@code
+     * maxSeconds} have passed; returns the number of runs and leaves the last run's compilation time in {@code lastJit[0]}.
+     */
+    static int untilJitQuiet(Runnable step, double maxSeconds, java.util.function.LongSupplier jitClock, long[] lastJit) {
+        long start = System.nanoTime();
+        int runs = 0;
+        while (jitClock.getAsLong() >= 0 && (System.nanoTime() - start) / 1e9 < maxSeconds) {
+            long jit0 = jitClock.getAsLong();
+            long t0 = System.nanoTime();
+            step.run();
+            runs++;
+            lastJit[0] = jitClock.getAsLong() - jit0;
+            if (lastJit[0] <= JIT_BUSY_FRACTION * (System.nanoTime() - t0) / 1e6) {
+                break;
+            }
+        }
+        return runs;
     }
 
     static long jitMillis() {

@@ -33,6 +33,44 @@ class TrainStepBenchmarkTest {
         assertTrue(r.peakRssBytes() > 0);
     }
 
+    /**
+     * The wait for the JIT compiler: a compiler that keeps working holds warm-up to its bound; one that is quiet ends it
+     * after one step; one that is busy for three steps, after the fourth; a JVM without the measurement does not wait.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void jitWaitFollowsTheCompilerAndItsBound() throws Exception {
+        long[] last = {-1};
+        long[] clock = {0};
+        // Busy: the clock advances 5 ms between the reads around each 1 ms step.
+        long t0 = System.nanoTime();
+        int busy = TrainStepBenchmark.untilJitQuiet(() -> sleepMillis(1), 0.3, () -> clock[0] += 5, last);
+        double s = (System.nanoTime() - t0) / 1e9;
+        assertTrue(s >= 0.3 && s < 2.0 && busy > 10, busy + " steps in " + s + " s");
+        // Quiet: no compilation.
+        assertEquals(1, TrainStepBenchmark.untilJitQuiet(() -> sleepMillis(1), 10, () -> 0, last));
+        assertEquals(0, last[0]);
+        // Busy for three steps, then quiet.
+        int[] steps = {0};
+        long[] compiled = {0};
+        assertEquals(4, TrainStepBenchmark.untilJitQuiet(() -> {
+            sleepMillis(2);
+            if (++steps[0] <= 3) {
+                compiled[0] += 50;
+            }
+        }, 10, () -> compiled[0], last));
+        assertEquals(0, TrainStepBenchmark.untilJitQuiet(() -> sleepMillis(1), 10, () -> -1, last));
+    }
+
+    private static void sleepMillis(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Warm-up that waits for the JIT compiler ends by itself within its bound, and a negative bound is refused. */
     @Test
     void warmUpWaitsForTheJitWithinItsBound() {
