@@ -40,8 +40,9 @@ public final class TrainStepBenchmark {
 
     /**
      * What to measure. Warm-up runs at least {@code warmup} steps and at least {@code warmupSeconds}, so the
-     * JIT has compiled the kernels of small, fast models too, and then for up to {@code jitQuietSeconds} more until a
-     * step during which the JIT compiler worked for at most {@value #JIT_BUSY_FRACTION} of the step's time (on 2 cores
+     * JIT has compiled the kernels of small, fast models too, and then for up to {@code jitQuietSeconds} more until
+     * consecutive steps of at least {@value #JIT_QUIET_WINDOW_SECONDS} s during each of which the JIT compiler worked for
+     * at most {@value #JIT_BUSY_FRACTION} of the step's time (on 2 cores
      * its threads otherwise take a share of the timed steps: 1.5 s of compilation during the first round's 7.6 s of
      * R50x1 steps at 224 px); {@code layout} null: the one
      * {@link ModelOptions#layoutFor} picks for the spec; {@code kernels}: where the standardized kernels live
@@ -227,7 +228,7 @@ public final class TrainStepBenchmark {
         warmed += untilJitQuiet(() -> {
             beforeStep.run();
             step.run();
-        }, c.jitQuietSeconds(), TrainStepBenchmark::jitMillis, lastJit);
+        }, c.jitQuietSeconds(), JIT_QUIET_WINDOW_SECONDS, TrainStepBenchmark::jitMillis, lastJit);
         LOG.info("{}: {} warm-up steps in {} s ({} s of them waiting for the JIT compiler, {} ms of compilation in the "
                 + "last step)", what, warmed, String.format("%.1f", (System.nanoTime() - warmStart) / 1e9),
                 String.format("%.1f", (System.nanoTime() - jitWaitStart) / 1e9), lastJit[0]);
@@ -252,21 +253,36 @@ public final class TrainStepBenchmark {
         return s;
     }
 
+    /** The JIT compiler must stay quiet for consecutive steps adding up to this long (one step where a step is longer). */
+    static final double JIT_QUIET_WINDOW_SECONDS = 1.0;
+
     /**
-     * Runs {@code step} until one run during which {@code jitClock} (milliseconds of compilation so far, negative where
-     * the JVM does not measure it) advanced by at most {@link #JIT_BUSY_FRACTION} of the run's time, or until {@code
-     * maxSeconds} have passed; returns the number of runs and leaves the last run's compilation time in {@code lastJit[0]}.
+     * Runs {@code step} until consecutive runs of at least {@code quietSeconds} together (at least one run), during each
+     * of which {@code jitClock} (milliseconds of compilation so far, negative where the JVM does not measure it)
+     * advanced by at most {@link #JIT_BUSY_FRACTION} of the run's time, or until {@code maxSeconds} have passed; returns
+     * the number of runs and leaves the last run's compilation time in {@code lastJit[0]}. Compilation comes in bursts:
+     * one quiet step of a small model (tens of ms) says little.
      */
-    static int untilJitQuiet(Runnable step, double maxSeconds, java.util.function.LongSupplier jitClock, long[] lastJit) {
+    static int untilJitQuiet(Runnable step, double maxSeconds, double quietSeconds, java.util.function.LongSupplier jitClock,
+                             long[] lastJit) {
         long start = System.nanoTime();
+        long quietSince = -1;
         int runs = 0;
         while (jitClock.getAsLong() >= 0 && (System.nanoTime() - start) / 1e9 < maxSeconds) {
             long jit0 = jitClock.getAsLong();
             long t0 = System.nanoTime();
             step.run();
             runs++;
+            long t1 = System.nanoTime();
             lastJit[0] = jitClock.getAsLong() - jit0;
-            if (lastJit[0] <= JIT_BUSY_FRACTION * (System.nanoTime() - t0) / 1e6) {
+            if (lastJit[0] > JIT_BUSY_FRACTION * (t1 - t0) / 1e6) {
+                quietSince = -1;
+                continue;
+            }
+            if (quietSince < 0) {
+                quietSince = t0;
+            }
+            if ((t1 - quietSince) / 1e9 >= quietSeconds) {
                 break;
             }
         }

@@ -35,7 +35,8 @@ class TrainStepBenchmarkTest {
 
     /**
      * The wait for the JIT compiler: a compiler that keeps working holds warm-up to its bound; one that is quiet ends it
-     * after one step; one that is busy for three steps, after the fourth; a JVM without the measurement does not wait.
+     * after one step (no window) or once quiet steps span the window; one that is busy for three steps, after the
+     * fourth; a JVM without the measurement does not wait.
      */
     @Test
     @org.junit.jupiter.api.Timeout(60)
@@ -44,12 +45,16 @@ class TrainStepBenchmarkTest {
         long[] clock = {0};
         // Busy: the clock advances 5 ms between the reads around each 1 ms step.
         long t0 = System.nanoTime();
-        int busy = TrainStepBenchmark.untilJitQuiet(() -> sleepMillis(1), 0.3, () -> clock[0] += 5, last);
+        int busy = TrainStepBenchmark.untilJitQuiet(() -> sleepMillis(1), 0.3, 0.0, () -> clock[0] += 5, last);
         double s = (System.nanoTime() - t0) / 1e9;
         assertTrue(s >= 0.3 && s < 2.0 && busy > 10, busy + " steps in " + s + " s");
         // Quiet: no compilation.
-        assertEquals(1, TrainStepBenchmark.untilJitQuiet(() -> sleepMillis(1), 10, () -> 0, last));
+        assertEquals(1, TrainStepBenchmark.untilJitQuiet(() -> sleepMillis(1), 10, 0.0, () -> 0, last));
         assertEquals(0, last[0]);
+        t0 = System.nanoTime();
+        int windowed = TrainStepBenchmark.untilJitQuiet(() -> sleepMillis(5), 10, 0.1, () -> 0, last);
+        s = (System.nanoTime() - t0) / 1e9;
+        assertTrue(windowed >= 2 && windowed <= 21 && s >= 0.1 && s < 2.0, windowed + " quiet steps in " + s + " s");
         // Busy for three steps, then quiet.
         int[] steps = {0};
         long[] compiled = {0};
@@ -58,8 +63,8 @@ class TrainStepBenchmarkTest {
             if (++steps[0] <= 3) {
                 compiled[0] += 50;
             }
-        }, 10, () -> compiled[0], last));
-        assertEquals(0, TrainStepBenchmark.untilJitQuiet(() -> sleepMillis(1), 10, () -> -1, last));
+        }, 10, 0.0, () -> compiled[0], last));
+        assertEquals(0, TrainStepBenchmark.untilJitQuiet(() -> sleepMillis(1), 10, 0.0, () -> -1, last));
     }
 
     private static void sleepMillis(long ms) {

@@ -55,8 +55,9 @@ public final class BenchCommand implements Callable<Integer> {
     double warmupSeconds;
 
     @Option(names = "--warmup-jit-seconds", defaultValue = "30",
-            description = "Then go on warming up for at most this long until a step during which the JIT compiler "
-                    + "worked for at most 5% of the step's time; 0: no wait (default: ${DEFAULT-VALUE}).")
+            description = "Then go on warming up for at most this long, until consecutive steps of at least 1 s "
+                    + "during each of which the JIT compiler worked for at most 5% of the step's time; 0: no wait "
+                    + "(default: ${DEFAULT-VALUE}).")
     double warmupJitSeconds;
 
     @Option(names = "--steps", defaultValue = "5", description = "Timed steps (default: ${DEFAULT-VALUE}).")
