@@ -56,7 +56,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--warmup-jit-seconds", defaultValue = "30",
             description = "Then go on warming up for at most this long, until consecutive steps of at least 1 s "
-                    + "during each of which the JIT compiler worked for at most 5% of the step's time; 0: no wait "
+                    + "during each of which the JIT compiler worked for at most 5%% of the step's time; 0: no wait "
                     + "(default: ${DEFAULT-VALUE}).")
     double warmupJitSeconds;
 
