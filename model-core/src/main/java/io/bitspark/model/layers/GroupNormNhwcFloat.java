@@ -12,13 +12,14 @@ import io.bitspark.model.layers.NativeMemory.Mem;
  * {@link GroupNormKernels}'s channels-last kernels with the per-element work in float and every sum in double.
  *
  * <p>Written for the JIT's auto-vectorizer, which handles a short loop over a few arrays at one index and gives up
- * on a long fused body that also gates by ReLU: each chunk of whole pixels goes through a sequence of such loops
- * over L1-resident float scratch, with the per-channel constants repeated to the chunk's length. The forward
- * passes, with no gate, are one loop each. The ReLU gate is arithmetic ({@link
- * #step}). Sums accumulate per position in float over at most {@value #FLUSH} chunks, then in double, and are
- * folded per channel at the end. Values are centred before they are scaled ({@code x - mean}, the mean held as a
- * float and its rounding error), so a large mean costs no precision. One task per example, fixed order: results
- * do not depend on thread scheduling. {@code KernelsTest} holds these kernels to the double ones.
+ * on a long fused body that both gates by ReLU and accumulates: each chunk of whole pixels goes through one or two
+ * such loops over L1-resident float scratch, with the per-channel constants repeated to the chunk's length. The ReLU
+ * gate is arithmetic ({@link #step}). Sums accumulate per position in float over at most {@value #FLUSH} chunks, then
+ * in double, and are folded per channel at the end. Values are centred before they are scaled ({@code x - HI}, HI the
+ * group mean rounded to float; its rounding error is folded into the per-channel shift and sums in double), so a
+ * large mean costs no precision. Backward's first pass stores the gated gradient in dx, where the second pass reads
+ * it instead of gating again. One task per example, fixed order: results do not depend on thread scheduling.
+ * {@code KernelsTest} holds these kernels to the double ones.
  */
 final class GroupNormNhwcFloat {
 
@@ -29,16 +30,17 @@ final class GroupNormNhwcFloat {
     /** Floats per chunk: whole pixels, about 8 KB per scratch array. */
     private static final int CHUNK = 1 << 11;
 
-    /** Scratch slots: a chunk of x, of the gradient, of the ReLU gate, the forward shift k, partial sums. */
-    private static final int X = 0, D = 1, GATE = 2, K = 3, P1 = 4, P2 = 5;
+    /** Scratch slots: a chunk of x, of the gradient, the forward shift k, partial sums. */
+    private static final int X = 0, D = 1, K = 2, P1 = 3, P2 = 4;
     /** Scratch slots: per-channel constants repeated over a chunk. */
-    private static final int HI = 6, LO = 7, SCALE = 8, SHIFT = 9, B = 10, C = 11;
+    private static final int HI = 5, SCALE = 6, SHIFT = 7, B = 8, C = 9;
     /** Per-channel double slots (one example's values, reused across examples and calls). */
-    private static final int SHIFTS = 0, SUM1 = 1, SUM2 = 2, MEAN = 3, MEAN_LO = 4, SCALES = 5, CA = 6, CB = 7, CC = 8;
+    private static final int SHIFTS = 0, SUM1 = 1, SUM2 = 2, MEAN = 3, MEAN_LO = 4, SCALES = 5, CA = 6, CB = 7, CC = 8,
+            AFFINE = 9;
 
     /** Per-thread scratch: chunk-length float vectors and double totals, grown on demand and kept. */
     private static final class Scratch {
-        float[][] v = new float[12][0];
+        float[][] v = new float[10][0];
         double[][] tot = new double[2][0];
         /** Per-channel doubles of one example, reused: shifts, sums, mean, its rounding error, scale, A B C. */
         double[][] ch = new double[10][0];
@@ -110,53 +112,23 @@ final class GroupNormNhwcFloat {
         }
 
         /**
-         * Repeats the per-channel constants of example {@code ni} over a chunk: the group mean as a float and its
-         * rounding error ({@code HI}, {@code LO}), {@code gamma * rstd} ({@code SCALE}) and beta ({@code SHIFT}).
+         * Repeats the per-channel constants of example {@code ni} over a chunk: the group mean as a float ({@code HI}),
+         * {@code gamma * rstd} ({@code SCALE}) and the shift that completes the affine map of {@code x - HI}
+         * ({@code SHIFT}: {@code beta - scale * lo}, lo the mean's rounding error); keeps the rounding errors per
+         * channel in {@code MEAN_LO}.
          */
         void constants(double[] mean, int ni, GroupNormKernels.Shape shape, double[] scale, double[] beta) {
             int c = shape.c();
             double[] mg = GroupNormKernels.perChannel(mean, ni, shape, ch[MEAN]);
             double[] lo = ch[MEAN_LO];
+            double[] shift = ch[AFFINE];
             for (int ch = 0; ch < c; ch++) {
                 lo[ch] = mg[ch] - (float) mg[ch];
+                shift[ch] = beta[ch] - scale[ch] * lo[ch];
             }
             repeat(mg, c, v[HI], size);
-            repeat(lo, c, v[LO], size);
             repeat(scale, c, v[SCALE], size);
-            repeat(beta, c, v[SHIFT], size);
-        }
-
-        /** Reads {@code x - mean} over a chunk into {@code X}. */
-        void readCentred(Mem x, long start, int len) {
-            float[] xs = v[X];
-            float[] hi = v[HI];
-            float[] lo = v[LO];
-            readFloats(x, start, xs, len);
-            for (int i = 0; i < len; i++) {
-                xs[i] = (xs[i] - hi[i]) - lo[i];
-            }
-        }
-
-        /**
-         * Reads {@code x - mean} into {@code X} and the gradient into {@code D}; with ReLU, {@code D} gated by the sign
-         * of the forward pre-activation {@code scale * (x - mean) + beta}.
-         */
-        void readGated(Mem x, Mem dy, long start, int len, boolean relu) {
-            readCentred(x, start, len);
-            float[] d = v[D];
-            readFloats(dy, start, d, len);
-            if (relu) {
-                float[] xs = v[X];
-                float[] g = v[GATE];
-                float[] scale = v[SCALE];
-                float[] shift = v[SHIFT];
-                for (int i = 0; i < len; i++) {
-                    g[i] = step(scale[i] * xs[i] + shift[i]);
-                }
-                for (int i = 0; i < len; i++) {
-                    d[i] *= g[i];
-                }
-            }
+            repeat(shift, c, v[SHIFT], size);
         }
     }
 
@@ -247,11 +219,10 @@ final class GroupNormNhwcFloat {
             float[] shiftR = s.v[SHIFT];
             float lower = relu ? 0f : Float.NEGATIVE_INFINITY;
             float[] hi = s.v[HI];
-            float[] lo = s.v[LO];
             chunks.forEach(ni, (index, start, len) -> {
                 readFloats(x, start, xs, len);
                 for (int i = 0; i < len; i++) {
-                    xs[i] = Math.max(scaleR[i] * ((xs[i] - hi[i]) - lo[i]) + shiftR[i], lower);
+                    xs[i] = Math.max(scaleR[i] * (xs[i] - hi[i]) + shiftR[i], lower);
                 }
                 writeFloats(xs, len, y, start);
             });
@@ -267,27 +238,54 @@ final class GroupNormNhwcFloat {
             float[] xs = s.v[X];
             float[] ds = s.v[D];
             s.constants(mean, ni, shape, GroupNormKernels.scale(gamma, rstd, ni, shape, s.ch[SCALES]), beta);
+            float[] hi = s.v[HI];
+            float[] scaleR = s.v[SCALE];
+            float[] shiftR = s.v[SHIFT];
             s.clearSums();
-            // Pass one: per channel, the sums of the gated gradient d and of d * (x - mean).
+            // Pass one: the gradient d gated as the forward ReLU was (the same float expression), stored in dx for
+            // pass two, and per channel the sums of d and of d * (x - HI).
             chunks.forEach(ni, (index, start, len) -> {
-                s.readGated(x, dy, start, len, relu);
+                readFloats(x, start, xs, len);
+                readFloats(dy, start, ds, len);
+                if (relu) {
+                    for (int i = 0; i < len; i++) {
+                        float xc = xs[i] - hi[i];
+                        xs[i] = xc;
+                        ds[i] *= step(scaleR[i] * xc + shiftR[i]);
+                    }
+                } else {
+                    for (int i = 0; i < len; i++) {
+                        xs[i] = xs[i] - hi[i];
+                    }
+                }
+                writeFloats(ds, len, dx, start);
                 s.accumulate(ds, xs, len, index);
             });
             double[][] sums = s.sums(c);
+            // Sums of d * (x - mean): x - HI less the mean's rounding error.
+            double[] lo = s.ch[MEAN_LO];
+            for (int ch = 0; ch < c; ch++) {
+                sums[1][ch] -= lo[ch] * sums[0][ch];
+            }
             double[][] abc = GroupNormKernels.backwardConstants(sums[0], sums[1], gamma, rstd, ni, shape, pg, pb,
                     new double[][] {s.ch[CA], s.ch[CB], s.ch[CC]});
-            // A = rstd * gamma is the forward scale gamma * rstd, already repeated in SCALE (the same double product,
-            // so the same float): one stream fewer in the pass.
-            float[] aR = s.v[SCALE];
+            // dx = A d + B (x - mean) + C = A d + B (x - HI) + (C - B lo). A = rstd * gamma is the forward scale
+            // gamma * rstd (the same double product, so the same float) already repeated in SCALE.
+            double[] cb = abc[1];
+            double[] cc = abc[2];
+            for (int ch = 0; ch < c; ch++) {
+                cc[ch] -= cb[ch] * lo[ch];
+            }
             float[] bR = s.v[B];
             float[] cR = s.v[C];
-            repeat(abc[1], c, bR, chunks.size());
-            repeat(abc[2], c, cR, chunks.size());
-            // Pass two: dx = A d + B (x - mean) + C.
+            repeat(cb, c, bR, chunks.size());
+            repeat(cc, c, cR, chunks.size());
+            // Pass two: reads the gated d back from dx.
             chunks.forEach(ni, (index, start, len) -> {
-                s.readGated(x, dy, start, len, relu);
+                readFloats(x, start, xs, len);
+                readFloats(dx, start, ds, len);
                 for (int i = 0; i < len; i++) {
-                    ds[i] = aR[i] * ds[i] + bR[i] * xs[i] + cR[i];
+                    ds[i] = scaleR[i] * ds[i] + bR[i] * (xs[i] - hi[i]) + cR[i];
                 }
                 writeFloats(ds, len, dx, start);
             });
