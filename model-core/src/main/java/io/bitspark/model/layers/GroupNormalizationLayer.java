@@ -144,4 +144,10 @@ public class GroupNormalizationLayer extends BaseLayer<GroupNormalization> {
         }
         return NativeMemory.direct(x) ? x : x.dup('c');
     }
+
+    /** DL4J's score of this layer's regularizations, the L2 norms taken by {@link ParameterPenalty} in one pass. */
+    @Override
+    public double calcRegularizationScore(boolean backpropParamsOnly) {
+        return ParameterPenalty.score(paramTable(), layerConf()::getRegularizationByParam, getIterationCount(), getEpochCount());
+    }
 }

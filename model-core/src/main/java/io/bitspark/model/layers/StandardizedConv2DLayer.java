@@ -316,4 +316,10 @@ public class StandardizedConv2DLayer extends BaseLayer<StandardizedConv2D> {
         }
         return x;
     }
+
+    /** DL4J's score of this layer's regularizations, the L2 norms taken by {@link ParameterPenalty} in one pass. */
+    @Override
+    public double calcRegularizationScore(boolean backpropParamsOnly) {
+        return ParameterPenalty.score(paramTable(), layerConf()::getRegularizationByParam, getIterationCount(), getEpochCount());
+    }
 }
