@@ -214,4 +214,24 @@ public final class NativeMemory {
         }
         return v;
     }
+
+    /** Bytes per task of {@link #copy}. */
+    private static final long COPY_CHUNK = 1L << 20;
+
+    /**
+     * Copies {@code src} into {@code dst} (same element type and length), in chunks of {@value #COPY_CHUNK} bytes on the
+     * kernel pool: one thread's memcpy leaves part of the machine's memory bandwidth unused.
+     */
+    static void copy(Mem src, Mem dst) {
+        if (src.single() != dst.single() || src.length() != dst.length()) {
+            throw new IllegalArgumentException("copy between arrays of different type or length: " + src.length() + ", "
+                    + dst.length());
+        }
+        long bytes = src.length() * (src.single() ? 4 : 8);
+        int chunks = (int) ((bytes + COPY_CHUNK - 1) / COPY_CHUNK);
+        KernelPool.parallelFor(chunks, c -> {
+            long at = c * COPY_CHUNK;
+            UNSAFE.copyMemory(src.address() + at, dst.address() + at, Math.min(COPY_CHUNK, bytes - at));
+        });
+    }
 }

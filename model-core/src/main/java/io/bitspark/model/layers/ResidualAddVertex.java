@@ -13,7 +13,8 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The graph vertex of {@link ResidualAdd}: two inputs of one shape and type added in one pass; backward, one copy of
- * the gradient for both inputs. Anything else (broadcasting, mixed types) goes the way of DL4J's vertex.
+ * the gradient for both inputs, copied on the kernel pool ({@link NativeMemory#copy}). Anything else (broadcasting, mixed
+ * types) goes the way of DL4J's vertex.
  */
 public class ResidualAddVertex extends ElementWiseVertex {
 
@@ -50,7 +51,13 @@ public class ResidualAddVertex extends ElementWiseVertex {
         if (!fused || !sameShapeAndType()) {
             return super.doBackward(tbptt, workspaceMgr);
         }
-        INDArray shared = workspaceMgr.dup(ArrayType.ACTIVATION_GRAD, epsilon);
+        INDArray shared;
+        if (NativeMemory.direct(epsilon)) {
+            shared = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, epsilon.dataType(), epsilon.shape(), 'c');
+            NativeMemory.copy(NativeMemory.mem(epsilon), NativeMemory.mem(shared));
+        } else {
+            shared = workspaceMgr.dup(ArrayType.ACTIVATION_GRAD, epsilon);
+        }
         return new Pair<>(null, new INDArray[] {shared, shared});
     }
 
