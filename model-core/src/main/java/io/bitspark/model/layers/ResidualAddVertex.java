@@ -13,8 +13,8 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The graph vertex of {@link ResidualAdd}: two inputs of one shape and type added in one pass; backward, one copy of
- * the gradient for both inputs, copied on the kernel pool ({@link NativeMemory#copy}). Anything else (broadcasting, mixed
- * types) goes the way of DL4J's vertex.
+ * the gradient for both inputs, copied on the kernel pool ({@link NativeMemory#copy}). Anything else (broadcasting,
+ * mixed types) goes the way of DL4J's vertex.
  */
 public class ResidualAddVertex extends ElementWiseVertex {
 
