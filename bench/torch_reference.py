@@ -83,13 +83,14 @@ def peak_rss_kib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def timed(fn, warmup, steps, warmup_seconds=0.0):
+def timed(fn, warmup, steps, warmup_seconds=0.0, timed_seconds=0.0):
+    """Step times: at least `steps` of them, adding up to at least `timed_seconds`, after the warm-up."""
     t0, done = time.perf_counter(), 0
     while done < warmup or time.perf_counter() - t0 < warmup_seconds:
         fn()
         done += 1
     out = []
-    for _ in range(steps):
+    while len(out) < steps or sum(out) < timed_seconds:
         t0 = time.perf_counter()
         fn()
         out.append(time.perf_counter() - t0)
@@ -105,6 +106,7 @@ def main():
     ap.add_argument('--warmup', type=int, default=2)
     ap.add_argument('--warmup-seconds', type=float, default=0.0, help='also warm up at least this long')
     ap.add_argument('--steps', type=int, default=5)
+    ap.add_argument('--timed-seconds', type=float, default=0.0, help='time steps until they add up to this long')
     ap.add_argument('--threads', type=int, default=None)
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--breakdown', action='store_true', help='also profile one step by kind of work')
@@ -141,9 +143,9 @@ def main():
             model(x)
             model.train()
 
-    train = timed(train_step, a.warmup, a.steps, a.warmup_seconds)
-    ph = {k: statistics.mean(v[-a.steps:]) for k, v in phases.items()}
-    fwd = timed(forward, a.warmup, a.steps, a.warmup_seconds)
+    train = timed(train_step, a.warmup, a.steps, a.warmup_seconds, a.timed_seconds)
+    ph = {k: statistics.mean(v[-len(train):]) for k, v in phases.items()}
+    fwd = timed(forward, a.warmup, a.steps, a.warmup_seconds, a.timed_seconds)
     nparams = sum(p.numel() for p in model.parameters())
     print('torch %s, %d threads, preset %s (%d parameters), %dx%d, batch %d' % (
         torch.__version__, torch.get_num_threads(), a.preset, nparams, a.resolution, a.resolution, a.batch))

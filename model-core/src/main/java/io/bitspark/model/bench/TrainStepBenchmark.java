@@ -3,6 +3,7 @@ package io.bitspark.model.bench;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.EnumMap;
 import java.util.Map;
@@ -48,15 +49,16 @@ public final class TrainStepBenchmark {
      * {@link ModelOptions#layoutFor} picks for the spec; {@code kernels}: where the standardized kernels live
      * between forward and backprop; {@code frozenInference}: the forward-only passes run inside a {@link FrozenKernels}
      * scope, as prediction, evaluation and feature extraction run them (false: every pass standardizes every kernel).
+     * The timed steps are at least {@code steps} and go on until they add up to at least {@code timedSeconds}.
      */
     public record Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed,
                          CNN2DFormat layout, double warmupSeconds, StandardizedKernels kernels, boolean frozenInference,
-                         double jitQuietSeconds) {
+                         double jitQuietSeconds, double timedSeconds) {
         public static final double DEFAULT_WARMUP_SECONDS = 5.0;
 
         public Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed,
                       CNN2DFormat layout, double warmupSeconds) {
-            this(spec, resolution, batch, warmup, steps, seed, layout, warmupSeconds, StandardizedKernels.AUTO, true, 0);
+            this(spec, resolution, batch, warmup, steps, seed, layout, warmupSeconds, StandardizedKernels.AUTO, true, 0, 0);
         }
 
         public Config(ResNetV2Spec spec, int resolution, int batch, int warmup, int steps, long seed) {
@@ -66,10 +68,11 @@ public final class TrainStepBenchmark {
         public Config {
             Objects.requireNonNull(spec, "spec");
             Objects.requireNonNull(kernels, "kernels");
-            if (resolution < 8 || batch < 1 || warmup < 0 || steps < 1 || warmupSeconds < 0 || jitQuietSeconds < 0) {
+            if (resolution < 8 || batch < 1 || warmup < 0 || steps < 1 || warmupSeconds < 0 || jitQuietSeconds < 0
+                    || timedSeconds < 0) {
                 throw new IllegalArgumentException("invalid benchmark config: resolution " + resolution + ", batch " + batch
                         + ", warmup " + warmup + ", steps " + steps + ", warm-up seconds " + warmupSeconds
-                        + ", JIT wait seconds " + jitQuietSeconds);
+                        + ", JIT wait seconds " + jitQuietSeconds + ", timed seconds " + timedSeconds);
             }
         }
     }
@@ -181,14 +184,15 @@ public final class TrainStepBenchmark {
         int[] iteration = {0};
         double[] train = time("train", c, phases::begin, () -> step.step(ds, iteration[0]++, 0, 0), phases::reset);
         Breakdown trainBreakdown = new Breakdown(Map.of(
-                "forward", phases.forwardNanos / 1e9 / c.steps(),
-                "backward", phases.backwardNanos / 1e9 / c.steps(),
-                "update", phases.updateNanos / 1e9 / c.steps()), perStep(c));
+                "forward", phases.forwardNanos / 1e9 / train.length,
+                "backward", phases.backwardNanos / 1e9 / train.length,
+                "update", phases.updateNanos / 1e9 / train.length), perStep(train.length));
         double[] fwd;
         try (FrozenKernels frozen = c.frozenInference() ? FrozenKernels.of(net) : null) {
             fwd = time("forward", c, () -> { }, () -> net.output(false, x), () -> { });
         }
-        Breakdown forwardBreakdown = new Breakdown(Map.of("forward", java.util.Arrays.stream(fwd).sum() / c.steps()), perStep(c));
+        Breakdown forwardBreakdown = new Breakdown(Map.of("forward", java.util.Arrays.stream(fwd).sum() / fwd.length),
+                perStep(fwd.length));
         LayerProfiler.enable(false);
         long parameters = net.numParams();
         long peak = peakRss();
@@ -201,9 +205,10 @@ public final class TrainStepBenchmark {
                 trainBreakdown, forwardBreakdown);
     }
 
-    private static Map<LayerProfiler.Kind, Double> perStep(Config c) {
+    /** The layer profiler's seconds per step over {@code steps} timed steps. */
+    private static Map<LayerProfiler.Kind, Double> perStep(int steps) {
         Map<LayerProfiler.Kind, Double> m = new EnumMap<>(LayerProfiler.Kind.class);
-        LayerProfiler.seconds().forEach((k, v) -> m.put(k, v / c.steps()));
+        LayerProfiler.seconds().forEach((k, v) -> m.put(k, v / steps));
         return m;
     }
 
@@ -236,20 +241,26 @@ public final class TrainStepBenchmark {
         afterWarmup.run();
         LayerProfiler.reset();
         LayerProfiler.enable(true);
-        double[] s = new double[c.steps()];
+        // At least c.steps() steps and c.timedSeconds() of them: a few steps of a small model are a fraction of a second,
+        // which one burst of other work on the machine can dominate.
+        List<Double> times = new ArrayList<>();
         long lastFaults = minorFaults();
-        for (int i = 0; i < c.steps(); i++) {
+        double total = 0;
+        while (times.size() < c.steps() || total < c.timedSeconds()) {
             beforeStep.run();
             long t0 = System.nanoTime();
             step.run();
-            s[i] = (System.nanoTime() - t0) / 1e9;
+            double t = (System.nanoTime() - t0) / 1e9;
+            times.add(t);
+            total += t;
             long faults = minorFaults();
-            LOG.info("{} step {}/{}: {} s, {} minor page faults", what, i + 1, c.steps(), String.format("%.3f", s[i]),
+            LOG.info("{} step {}: {} s, {} minor page faults", what, times.size(), String.format("%.3f", t),
                     faults - lastFaults);
             lastFaults = faults;
         }
+        double[] s = times.stream().mapToDouble(Double::doubleValue).toArray();
         LOG.info("{}: the JIT compiler worked {} ms during the {} timed steps ({} s)", what, jitMillis() - jitBefore,
-                c.steps(), String.format("%.1f", java.util.Arrays.stream(s).sum()));
+                s.length, String.format("%.1f", total));
         return s;
     }
 

@@ -81,13 +81,35 @@ class TrainStepBenchmarkTest {
     void warmUpWaitsForTheJitWithinItsBound() {
         long t0 = System.nanoTime();
         TrainStepBenchmark.Result r = TrainStepBenchmark.run(new TrainStepBenchmark.Config(ResNetV2Presets.get("tiny"), 32,
-                2, 1, 2, 7, null, 0.0, io.bitspark.model.layers.StandardizedKernels.AUTO, true, 1.0));
+                2, 1, 2, 7, null, 0.0, io.bitspark.model.layers.StandardizedKernels.AUTO, true, 1.0, 0.0));
         double seconds = (System.nanoTime() - t0) / 1e9;
         assertTrue(r.trainImagesPerSecond() > 0 && r.forwardImagesPerSecond() > 0);
         // Two waits of at most 1 s (train, forward) plus one step each past the bound, set-up and the timed steps.
         assertTrue(seconds < 30, "took " + seconds + " s");
         org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> new TrainStepBenchmark.Config(
                 ResNetV2Presets.get("tiny"), 32, 2, 1, 2, 7, null, 0.0, io.bitspark.model.layers.StandardizedKernels.AUTO,
-                true, -1.0));
+                true, -1.0, 0.0));
+    }
+
+    /** Timed steps: exactly the minimum with no time bound; with one, as many more as it takes to fill it. */
+    @Test
+    void timedStepsFillTheirMinimumTime() {
+        for (double bound : new double[] {0.0, 0.6}) {
+            TrainStepBenchmark.Result r = TrainStepBenchmark.run(new TrainStepBenchmark.Config(ResNetV2Presets.get("tiny"),
+                    32, 2, 1, 3, 7, null, 0.0, io.bitspark.model.layers.StandardizedKernels.AUTO, true, 0.0, bound));
+            for (double[] s : new double[][] {r.trainSeconds(), r.forwardSeconds()}) {
+                double sum = java.util.Arrays.stream(s).sum();
+                if (bound == 0) {
+                    assertTrue(s.length == 3, s.length + " steps");
+                } else {
+                    double withoutLast = sum - s[s.length - 1];
+                    assertTrue(s.length >= 3 && sum >= bound && (s.length == 3 || withoutLast < bound),
+                            s.length + " steps, " + sum + " s");
+                }
+            }
+        }
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> new TrainStepBenchmark.Config(
+                ResNetV2Presets.get("tiny"), 32, 2, 1, 2, 7, null, 0.0, io.bitspark.model.layers.StandardizedKernels.AUTO,
+                true, 0.0, -1.0));
     }
 }

@@ -60,8 +60,13 @@ public final class BenchCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     double warmupJitSeconds;
 
-    @Option(names = "--steps", defaultValue = "5", description = "Timed steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", defaultValue = "5", description = "Timed steps, at least (default: ${DEFAULT-VALUE}).")
     int steps;
+
+    @Option(names = "--timed-seconds", defaultValue = "3",
+            description = "Go on timing steps until they add up to at least this long, here and in the reference; the "
+                    + "median step counts (default: ${DEFAULT-VALUE}).")
+    double timedSeconds;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of weights and data (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -158,7 +163,7 @@ public final class BenchCommand implements Callable<Integer> {
                 TrainStepBenchmark.Result r = TrainStepBenchmark.run(
                         new TrainStepBenchmark.Config(s, resolution, batch, warmup, steps, seed, l, warmupSeconds,
                                 io.bitspark.model.layers.StandardizedKernels.parse(standardizedKernels), frozenInference(),
-                                warmupJitSeconds));
+                                warmupJitSeconds, timedSeconds));
                 String name = (l != null ? l : ModelOptions.layoutFor(s)).name();
                 print(out, s, r, name);
                 results.put(name, r);
@@ -205,10 +210,10 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     private void print(PrintWriter out, ResNetV2Spec s, TrainStepBenchmark.Result r, String layoutName) {
-        out.printf(Locale.ROOT, "preset %s (%,d parameters), %dx%d, batch %d, float32, %s, %d timed steps after >= %d warm-up steps and >= %.0f s"
+        out.printf(Locale.ROOT, "preset %s (%,d parameters), %dx%d, batch %d, float32, %s, %d timed steps (>= %d and >= %.0f s) after >= %d warm-up steps and >= %.0f s"
                         + " (then up to %.0f s more while the JIT compiler is busy)%n",
-                s.name(), r.parameters(), resolution, resolution, batch, layoutName, steps, warmup, warmupSeconds,
-                warmupJitSeconds);
+                s.name(), r.parameters(), resolution, resolution, batch, layoutName, r.trainSeconds().length, steps, timedSeconds,
+                warmup, warmupSeconds, warmupJitSeconds);
         out.printf(Locale.ROOT, "backend %s, %d cores, seed %d, %s%n",
                 Nd4j.getExecutioner().getEnvironmentInformation().getProperty("backend", "?"), r.threads(), seed,
                 NativeEnvironment.describe());
@@ -248,6 +253,7 @@ public final class BenchCommand implements Callable<Integer> {
                 "--classes", String.valueOf(s.numClasses()), "--resolution", String.valueOf(resolution),
                 "--batch", String.valueOf(batch), "--warmup", String.valueOf(warmup),
                 "--warmup-seconds", String.valueOf(warmupSeconds), "--steps", String.valueOf(steps),
+                "--timed-seconds", String.valueOf(timedSeconds),
                 "--threads", String.valueOf(threads), "--seed", String.valueOf(seed)));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
