@@ -18,9 +18,10 @@ import io.bitspark.model.layers.NativeMemory.Mem;
  * <p>DL4J adds this score to the loss in every {@code computeGradientAndScore} and takes each norm with a native
  * reduction per parameter array that accumulates in the array's type: for BiT-R50x1's convolution kernels that took
  * 15-20 ms of a 0.5 s training step on two cores, and its float norm of one array of 23.5M values uniform in
- * [0, 1) was 1.1% off. Here float squares are summed in float per block of {@value #BLOCK} values, blocks and chunks
- * of {@value #CHUNK} values in double, in a fixed order: the result does not depend on the thread count. Other
- * regularizations, and arrays that are not contiguous, take DL4J's own score.
+ * [0, 1) was 1.1% off. Here float squares are summed in float per block of 64 values ({@link #squares}, which the
+ * optimizer's norms use too), blocks and chunks of {@value #CHUNK} values in double, in a fixed order: the result
+ * does not depend on the thread count. Other regularizations, and arrays that are not contiguous, take DL4J's own
+ * score.
  */
 public final class ParameterPenalty {
 
@@ -32,8 +33,6 @@ public final class ParameterPenalty {
     private static final int INLINE_CHUNKS = 8;
 
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[CHUNK]);
-    /** Values whose squares go through the float accumulators before their sum is added in double. */
-    private static final int BLOCK = 1 << 10;
 
     /**
      * The regularization score of {@code params} (name to array), each name's regularizations given by
@@ -93,30 +92,30 @@ public final class ParameterPenalty {
     }
 
     /**
-     * Sum of {@code v[i]^2} over {@code [0, len)}: eight float accumulators (independent add chains) per block of
-     * {@value #BLOCK} values, blocks added in double.
+     * Sum of squares of {@code b[0, len)}: eight float partial sums over each block of 64 (independent additions the
+     * JIT keeps in flight), each block's total added in double.
      */
-    static double squares(float[] v, int len) {
-        double sum = 0;
-        int i = 0;
-        while (len - i >= 8) {
-            int end = i + Math.min(BLOCK, (len - i) & ~7);
-            float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-            for (; i < end; i += 8) {
-                s0 += v[i] * v[i];
-                s1 += v[i + 1] * v[i + 1];
-                s2 += v[i + 2] * v[i + 2];
-                s3 += v[i + 3] * v[i + 3];
-                s4 += v[i + 4] * v[i + 4];
-                s5 += v[i + 5] * v[i + 5];
-                s6 += v[i + 6] * v[i + 6];
-                s7 += v[i + 7] * v[i + 7];
+    public static double squares(float[] b, int len) {
+        double s = 0;
+        for (int i = 0; i < len; i += 64) {
+            float f0 = 0, f1 = 0, f2 = 0, f3 = 0, f4 = 0, f5 = 0, f6 = 0, f7 = 0;
+            int e = Math.min(len, i + 64);
+            int k = i;
+            for (; k + 7 < e; k += 8) {
+                f0 += b[k] * b[k];
+                f1 += b[k + 1] * b[k + 1];
+                f2 += b[k + 2] * b[k + 2];
+                f3 += b[k + 3] * b[k + 3];
+                f4 += b[k + 4] * b[k + 4];
+                f5 += b[k + 5] * b[k + 5];
+                f6 += b[k + 6] * b[k + 6];
+                f7 += b[k + 7] * b[k + 7];
             }
-            sum += ((double) s0 + s1) + ((double) s2 + s3) + (((double) s4 + s5) + ((double) s6 + s7));
+            for (; k < e; k++) {
+                f0 += b[k] * b[k];
+            }
+            s += (double) ((f0 + f1) + (f2 + f3)) + (double) ((f4 + f5) + (f6 + f7));
         }
-        for (; i < len; i++) {
-            sum += (double) v[i] * v[i];
-        }
-        return sum;
+        return s;
     }
 }

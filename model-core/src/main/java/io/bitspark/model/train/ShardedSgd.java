@@ -6,6 +6,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import io.bitspark.model.layers.NativeMemory;
+import io.bitspark.model.layers.ParameterPenalty;
 import io.bitspark.model.layers.KernelPool;
 
 /**
@@ -132,31 +133,8 @@ public final class ShardedSgd {
         return new double[] {gradSquares, paramSquares};
     }
 
-    /**
-     * Sum of squares of {@code b[0, len)}: eight float partial sums over each block of 64 (independent additions the
-     * JIT keeps in flight), each block's total added in double.
-     */
+    /** Sum of squares of {@code b[0, len)} ({@link ParameterPenalty#squares}). */
     static double squares(float[] b, int len) {
-        double s = 0;
-        for (int i = 0; i < len; i += 64) {
-            float f0 = 0, f1 = 0, f2 = 0, f3 = 0, f4 = 0, f5 = 0, f6 = 0, f7 = 0;
-            int e = Math.min(len, i + 64);
-            int k = i;
-            for (; k + 7 < e; k += 8) {
-                f0 += b[k] * b[k];
-                f1 += b[k + 1] * b[k + 1];
-                f2 += b[k + 2] * b[k + 2];
-                f3 += b[k + 3] * b[k + 3];
-                f4 += b[k + 4] * b[k + 4];
-                f5 += b[k + 5] * b[k + 5];
-                f6 += b[k + 6] * b[k + 6];
-                f7 += b[k + 7] * b[k + 7];
-            }
-            for (; k < e; k++) {
-                f0 += b[k] * b[k];
-            }
-            s += (double) ((f0 + f1) + (f2 + f3)) + (double) ((f4 + f5) + (f6 + f7));
-        }
-        return s;
+        return ParameterPenalty.squares(b, len);
     }
 }
